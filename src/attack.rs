@@ -1,0 +1,1 @@
+//! MITRE ATT&CK: technique ids, names and tactics from the STIX bundle.

@@ -1,0 +1,1 @@
+//! Crawl catalog directories and map each rule file onto [`crate::rule::Rule`].

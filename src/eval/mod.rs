@@ -1,0 +1,1 @@
+//! Evaluate a rule's IR over events.

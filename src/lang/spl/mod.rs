@@ -1,0 +1,8 @@
+//! The SPL front-end (placeholder until implemented).
+
+use crate::ir::Query;
+
+/// Parses SPL logic into the shared IR.
+pub fn parse(_logic: &str) -> Query {
+    Query::default()
+}

@@ -1,0 +1,1 @@
+//! Splunk macro definitions (`macros.conf`, security_content `macros/*.yml`).

@@ -1,0 +1,1 @@
+//! Indicators and search terms read off the IR, with canonical field names.

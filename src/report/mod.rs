@@ -1,0 +1,1 @@
+//! Rendering: rule pages, tables, markdown, JSON.

@@ -1,1 +1,0 @@
-//! MITRE ATT&CK: technique ids, names and tactics from the STIX bundle.

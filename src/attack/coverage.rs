@@ -372,13 +372,45 @@ fn find_tactic<'a>(tactics: &'a [Tactic], name: &str) -> Option<&'a Tactic> {
     })
 }
 
-/// The first byte range of `needle` in `text`, to point a finding at.
+/// Keys under which the corpora list ATT&CK mappings; a finding points at
+/// an occurrence after the first of them, so a technique id quoted in the
+/// description is not taken for the mapping.
+const MAPPING_KEYS: [&str; 6] = [
+    "technique_id:",
+    "techniques:",
+    "mitre_attack_id:",
+    "relevantTechniques:",
+    "tactics:",
+    "technique_names:",
+];
+
+/// The byte range of `needle` in `text` to point a finding at: the first
+/// whole-word occurrence after the mapping keys, else the first anywhere.
 fn locate(text: &str, needle: &str) -> Option<Span> {
     let needle = needle.trim();
     if needle.is_empty() {
         return None;
     }
-    text.find(needle).map(|i| Span::new(i, i + needle.len()))
+    let is_word = |c: Option<char>| c.is_some_and(|c| c.is_alphanumeric() || c == '_');
+    let whole_word = |i: usize| {
+        !is_word(text[..i].chars().next_back()) && !is_word(text[i + needle.len()..].chars().next())
+    };
+    let from = MAPPING_KEYS
+        .iter()
+        .filter_map(|k| text.find(k))
+        .min()
+        .unwrap_or(0);
+    let found = text[from..]
+        .match_indices(needle)
+        .map(|(i, _)| from + i)
+        .find(|&i| whole_word(i))
+        .or_else(|| {
+            text.match_indices(needle)
+                .map(|(i, _)| i)
+                .find(|&i| whole_word(i))
+        })
+        .or_else(|| text.find(needle));
+    found.map(|i| Span::new(i, i + needle.len()))
 }
 
 /// Collects one rule's credits and findings.
@@ -405,7 +437,7 @@ impl<'a> RuleMapper<'a> {
             kind,
             rule: self.rule.id.clone(),
             path: self.rule.path.clone(),
-            raw: raw.to_string(),
+            raw: raw.trim().to_string(),
             replacement,
             message,
             span: locate(&self.rule.yaml, raw),
@@ -898,6 +930,10 @@ pub fn coverage(rules: &[Rule], attack: Option<&Attack>, opts: &CoverageOptions)
     }
 
     findings.sort_by(|a, b| (&a.path, a.kind, &a.raw).cmp(&(&b.path, b.kind, &b.raw)));
+    // A rule listing the same bad id twice gets one finding.
+    findings.dedup_by(|a, b| {
+        a.path == b.path && a.kind == b.kind && a.raw == b.raw && a.rule == b.rule
+    });
     Coverage {
         bundle: attack.is_some(),
         attack_version: attack.and_then(|a| a.version().map(str::to_string)),
@@ -1148,6 +1184,29 @@ pub(crate) mod tests {
                 (FindingKind::UnknownTactic, "PreAttack"),
             ]
         );
+    }
+
+    #[test]
+    fn findings_point_at_the_mapping_not_the_description() {
+        let text = "description: like T1064 scripting\ntechnique_id:\n- T10640\n- T1064\n";
+        let span = locate(text, "T1064").expect("found");
+        assert_eq!(span.start, text.rfind("T1064").unwrap_or(0));
+        assert_eq!(locate(text, "  "), None);
+        assert_eq!(
+            locate("x: t1059_001y", "t1059_001").map(|s| s.start),
+            Some(3)
+        );
+    }
+
+    #[test]
+    fn repeated_bad_ids_give_one_finding() {
+        let a = attack();
+        let cov = coverage(
+            &[rule("r1", Language::Splunk, &["T1064", " T1064"], &[])],
+            Some(&a),
+            &CoverageOptions::default(),
+        );
+        assert_eq!(cov.findings.len(), 1);
     }
 
     #[test]

@@ -26,7 +26,7 @@ const GRADIENT: [&str; 3] = ["#ffe9a8", "#8ec843", "#2a7a2a"];
 /// `attack` adds the ATT&CK version, when its bundle records one.
 pub fn navigator_layer(cov: &Coverage, attack: Option<&Attack>) -> Value {
     let mut techniques = Vec::new();
-    let mut max_score = 0;
+    let mut scores = Vec::new();
     for t in &cov.techniques {
         // Parents whose sub-techniques have rules open up to show them.
         let show_subs = t.parent.is_none()
@@ -35,7 +35,7 @@ pub fn navigator_layer(cov: &Coverage, attack: Option<&Attack>) -> Value {
                 .iter()
                 .any(|s| s.parent.as_deref() == Some(t.id.as_str()));
         for cell in &t.tactics {
-            max_score = max_score.max(cell.score);
+            scores.push(cell.score);
             let mut entry = json!({
                 "techniqueID": t.id,
                 "score": cell.score,
@@ -64,7 +64,7 @@ pub fn navigator_layer(cov: &Coverage, attack: Option<&Attack>) -> Value {
     {
         versions["attack"] = json!(v);
     }
-    let max = max_score.max(2);
+    let max = gradient_max(&mut scores);
     let mut description = format!(
         "Detection coverage: score = number of rules crediting the technique under that \
          tactic; a parent's score counts rules for its sub-techniques too. {} of {} rules \
@@ -132,6 +132,16 @@ pub fn navigator_layer(cov: &Coverage, attack: Option<&Attack>) -> Value {
         layer["filters"] = json!({"platforms": canonical});
     }
     layer
+}
+
+/// The score at which the gradient tops out: the 95th percentile of the
+/// cell scores, so a few very busy techniques (T1059 has hundreds of
+/// rules) do not wash every other cell out to the palest colour. At least
+/// 2, because the format requires `maxValue > minValue`.
+fn gradient_max(scores: &mut [usize]) -> usize {
+    scores.sort_unstable();
+    let at = (scores.len() * 95 / 100).min(scores.len().saturating_sub(1));
+    scores.get(at).copied().unwrap_or(0).max(2)
 }
 
 /// `3 rules (1 direct, 2 via sub-techniques): a, b, c`.
@@ -219,6 +229,16 @@ mod tests {
             assert_eq!(t["enabled"], true);
             assert!(t["score"].is_u64());
         }
+    }
+
+    #[test]
+    fn gradient_tops_out_at_the_95th_percentile() {
+        let mut scores: Vec<usize> = (1..=100).collect();
+        scores.reverse();
+        assert_eq!(gradient_max(&mut scores), 96);
+        assert_eq!(gradient_max(&mut []), 2);
+        assert_eq!(gradient_max(&mut [1]), 2);
+        assert_eq!(gradient_max(&mut [1, 500]), 500);
     }
 
     #[test]

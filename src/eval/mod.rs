@@ -1,1 +1,464 @@
-//! Evaluate a rule's IR over events.
+//! Evaluate a rule's IR over events, with each language's semantics.
+//!
+//! The entry points are [`evaluate`] (one parsed query), [`evaluate_rule`]
+//! (a rule: macro expansion, parsing, evaluation, positions mapped back to
+//! the rule's logic) and [`evaluate_many`] (every rule × every event, with
+//! events pre-selected per rule by the field equalities its first filter
+//! requires). Semantics follow `../shared/SEMANTICS.md`; where it marks a
+//! behaviour as observed, the module that implements it says what was
+//! chosen (`filter`, `scalar`, `stats`, `pipeline`, `terms`).
+//!
+//! A query the evaluator cannot run faithfully — an unsupported command,
+//! an unexpanded or undefined macro, a regex that does not compile, a
+//! lookup without its CSV, a parse error — is never a silent non-match:
+//! it yields [`Reason`]s in [`Outcome::not_evaluable`] and no results.
+//!
+//! # Limitations
+//! - `tstats` treats every event as part of the data model.
+//! - `transaction`, `iplocation`, `foreach`, `join`/`append` with a
+//!   subsearch are reported as not evaluable.
+//! - `streamstats` recomputes running aggregates per row (quadratic).
+
+pub mod expand;
+pub mod filter;
+pub mod pipeline;
+pub mod regex;
+pub mod row;
+pub mod scalar;
+pub mod stats;
+pub mod terms;
+pub mod value;
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::PathBuf;
+
+use rayon::prelude::*;
+use serde::Serialize;
+
+use crate::diag::{Diagnostic, Position, Severity, Span};
+use crate::events::Event;
+use crate::ir::{CmpOp, Query};
+use crate::rule::{Language, Rule};
+
+pub use expand::{Expansion, Macros};
+
+/// Options for an evaluation run.
+#[derive(Clone, Debug, Default)]
+pub struct EvalOptions {
+    /// "Now" in epoch seconds for `now()`, `ago()`, `dateadd()`; default:
+    /// the newest `_time` among the events (so time windows are stable).
+    pub now: Option<f64>,
+    /// Record each event's fate in [`Outcome::explain`].
+    pub explain: bool,
+    /// Lookup name (or file name) → CSV file.
+    pub lookups: BTreeMap<String, PathBuf>,
+}
+
+/// One output row: field name → values.
+pub type Row = BTreeMap<String, Vec<String>>;
+
+/// Why a rule cannot be evaluated.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Reason {
+    /// Short kind: the command (`iplocation`), or `macro`, `regex`,
+    /// `lookup`, `function`, `parse`.
+    pub what: String,
+    /// Where in the logic, when known.
+    pub span: Option<Span>,
+    /// `not evaluable: …`, one sentence.
+    pub message: String,
+    /// Line and column of `span` in the rule's logic, when the logic text
+    /// was available.
+    pub position: Option<Position>,
+}
+
+impl Reason {
+    /// `message at line:col` when the position is known.
+    pub fn render(&self) -> String {
+        match self.position {
+            Some(p) => format!("{} at {}:{}", self.message, p.line, p.column),
+            None => self.message.clone(),
+        }
+    }
+}
+
+/// What became of one input event.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct EventFate {
+    /// Index of the event in the input.
+    pub event: usize,
+    /// The file it came from.
+    pub path: PathBuf,
+    /// Its record number.
+    pub record: u64,
+    /// Whether it contributed to the output.
+    pub passed: bool,
+    /// The 1-based stage that dropped it.
+    pub stage: Option<usize>,
+    /// That stage's kind (`search`, `where`…).
+    pub stage_kind: Option<String>,
+    /// The first failing predicate, as written.
+    pub predicate: Option<String>,
+    /// The field that predicate tests.
+    pub field: Option<String>,
+    /// The event's (or its row's) values of that field; empty = missing.
+    pub values: Vec<String>,
+    /// For non-filter stages: why the row went away.
+    pub note: Option<String>,
+}
+
+/// The result of evaluating one rule.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct Outcome {
+    /// The rule id (empty when evaluating a bare query).
+    pub rule: String,
+    /// Events read.
+    pub events: usize,
+    /// Input events that contributed to at least one output row.
+    pub matched: usize,
+    /// Output rows, as the pipeline produces them.
+    pub results: Vec<Row>,
+    /// Output column order (`table` order, BY then aggregates…).
+    pub columns: Vec<String>,
+    /// Why the rule cannot be evaluated; empty when it can.
+    pub not_evaluable: Vec<Reason>,
+    /// Per input event, when explain was asked for.
+    pub explain: Vec<EventFate>,
+    /// Findings evaluation reveals (e.g. a regex that cannot match).
+    pub lint: Vec<Diagnostic>,
+}
+
+/// The newest `_time` among the events (epoch seconds), or the clock.
+pub fn default_now(events: &[Event]) -> f64 {
+    events
+        .iter()
+        .filter_map(|e| e.get("_time").and_then(value::parse_time))
+        .fold(None, |m: Option<f64>, t| Some(m.map_or(t, |m| m.max(t))))
+        .unwrap_or_else(|| chrono::Utc::now().timestamp() as f64)
+}
+
+/// Evaluates a parsed query over `events`.
+pub fn evaluate(
+    query: &Query,
+    language: Language,
+    events: &[Event],
+    opts: &EvalOptions,
+) -> Outcome {
+    let now = opts.now.unwrap_or_else(|| default_now(events));
+    let plan = pipeline::compile(query, language, &opts.lookups);
+    run_plan(&plan, events, None, now, opts)
+}
+
+fn run_plan(
+    plan: &pipeline::Plan,
+    events: &[Event],
+    candidates: Option<&[u32]>,
+    now: f64,
+    opts: &EvalOptions,
+) -> Outcome {
+    let mut out = Outcome {
+        events: events.len(),
+        lint: lint(plan, events),
+        ..Outcome::default()
+    };
+    if !plan.reasons.is_empty() {
+        out.not_evaluable = plan.reasons.clone();
+        return out;
+    }
+    let ctx = scalar::Ctx {
+        lang: plan.lang,
+        now,
+    };
+    let res = pipeline::run(plan, events, candidates, &ctx, opts.explain);
+    out.matched = res.matched;
+    out.columns = res.columns;
+    out.results = res.rows.into_iter().map(|r| r.fields).collect();
+    if opts.explain {
+        out.explain = res
+            .drops
+            .into_iter()
+            .enumerate()
+            .map(|(i, d)| fate(plan, events, i, d))
+            .collect();
+    }
+    for st in &plan.stages {
+        if let pipeline::COp::Filter { expr, .. } = &st.op {
+            expr.for_each_cmp(&mut |c| {
+                if let Some((pattern, n)) = c.regex() {
+                    if n > 0 {
+                        out.lint.push(Diagnostic::logic(
+                            Severity::Warning,
+                            "regex-failed",
+                            format!("regex \"{pattern}\" failed to run on {n} values (PCRE match limit) and counted as no match"),
+                            c.leaf.span,
+                        ));
+                    }
+                }
+            });
+        }
+    }
+    out
+}
+
+fn fate(plan: &pipeline::Plan, events: &[Event], i: usize, d: Option<pipeline::Drop>) -> EventFate {
+    let e = &events[i];
+    let mut f = EventFate {
+        event: i,
+        path: e.origin.path.clone(),
+        record: e.origin.record,
+        passed: d.is_none(),
+        stage: None,
+        stage_kind: None,
+        predicate: None,
+        field: None,
+        values: Vec::new(),
+        note: None,
+    };
+    if let Some(d) = d {
+        f.stage = Some(d.stage + 1);
+        f.stage_kind = plan.stages.get(d.stage).map(|s| s.kind.clone());
+        f.note = d.note;
+        if let Some(fail) = d.failure {
+            f.predicate = Some(fail.predicate);
+            f.field = fail.field;
+            f.values = fail.values;
+        }
+    }
+    f
+}
+
+/// Lint findings that need the events: a `match` regex that requires a
+/// literal backslash on a field none of whose loaded values contains one
+/// cannot match (e.g. a `\x5c` before a file name on CIM `process_name`).
+fn lint(plan: &pipeline::Plan, events: &[Event]) -> Vec<Diagnostic> {
+    let mut out = Vec::new();
+    for st in &plan.stages {
+        let pipeline::COp::Filter { expr, .. } = &st.op else {
+            continue;
+        };
+        expr.for_each_cmp(&mut |c| {
+            if c.op != CmpOp::Match {
+                return;
+            }
+            let Some((pattern, _)) = c.regex() else { return };
+            if !regex::requires_backslash(pattern) {
+                return;
+            }
+            let mut present = 0usize;
+            let mut with_backslash = false;
+            for e in events {
+                if let Some(vs) = row::Record::values(e, &c.field) {
+                    present += 1;
+                    if vs.iter().any(|v| v.contains('\\')) {
+                        with_backslash = true;
+                        break;
+                    }
+                }
+            }
+            if present > 0 && !with_backslash {
+                out.push(
+                    Diagnostic::logic(
+                        Severity::Warning,
+                        "cannot-match",
+                        format!(
+                            "regex \"{pattern}\" needs a backslash, but no value of `{}` in the {} loaded events that have it contains one: cannot match",
+                            c.field, present
+                        ),
+                        c.leaf.span,
+                    )
+                    .with_note(format!("predicate: {}", c.leaf.text)),
+                );
+            }
+        });
+    }
+    out
+}
+
+/// A rule prepared for evaluation: macros expanded, logic parsed.
+#[derive(Clone, Debug)]
+pub struct Prepared {
+    /// The rule id.
+    pub rule: String,
+    /// Its language.
+    pub language: Language,
+    /// The logic as written.
+    pub logic: String,
+    /// The macro expansion (SPL), mapping spans back to `logic`.
+    pub expansion: Option<Expansion>,
+    /// The parsed (expanded) logic.
+    pub query: Query,
+    /// Reasons found before evaluation (undefined macros).
+    pub reasons: Vec<Reason>,
+}
+
+/// Expands macros (SPL) and parses a rule's logic.
+pub fn prepare(rule: &Rule, macros: &dyn Macros) -> Prepared {
+    let (expansion, reasons, text) = if rule.language == Language::Splunk {
+        match expand::expand(&rule.logic, macros) {
+            Ok(e) => {
+                let t = e.text.clone();
+                (Some(e), Vec::new(), t)
+            }
+            Err(r) => (None, r, rule.logic.clone()),
+        }
+    } else {
+        (None, Vec::new(), rule.logic.clone())
+    };
+    let query = if reasons.is_empty() {
+        crate::lang::parse(rule.language, &text)
+    } else {
+        Query::default()
+    };
+    Prepared {
+        rule: rule.id.clone(),
+        language: rule.language,
+        logic: rule.logic.clone(),
+        expansion,
+        query,
+        reasons,
+    }
+}
+
+/// Expands SPL macros in `logic`: recursive, macros in quoted strings are
+/// left alone, an undefined macro is a [`Reason`].
+pub fn expand_macros(logic: &str, macros: &dyn Macros) -> Result<String, Vec<Reason>> {
+    expand::expand(logic, macros).map(|e| e.text).map_err(|rs| {
+        rs.into_iter()
+            .map(|r| with_position(r, logic, None))
+            .collect()
+    })
+}
+
+/// Maps a reason's span to the original logic and fills its position.
+fn with_position(mut r: Reason, logic: &str, exp: Option<&Expansion>) -> Reason {
+    if let Some(s) = r.span {
+        let s = exp.map_or(s, |e| e.to_original(s));
+        r.span = Some(s);
+        r.position = Some(Position::of(logic, s.start));
+    }
+    r
+}
+
+/// Evaluates one rule: expands macros, parses, evaluates.
+pub fn evaluate_rule(
+    rule: &Rule,
+    macros: &dyn Macros,
+    events: &[Event],
+    opts: &EvalOptions,
+) -> Outcome {
+    let p = prepare(rule, macros);
+    evaluate_many(std::slice::from_ref(&p), events, opts)
+        .pop()
+        .unwrap_or_default()
+}
+
+/// Index of event field values, for pre-selecting candidate events.
+struct EventIndex {
+    by_field: HashMap<String, HashMap<String, Vec<u32>>>,
+}
+
+impl EventIndex {
+    fn build(events: &[Event], fields: &[String]) -> EventIndex {
+        let by_field = fields
+            .par_iter()
+            .map(|f| {
+                let mut m: HashMap<String, Vec<u32>> = HashMap::new();
+                for (i, e) in events.iter().enumerate() {
+                    if let Some(vs) = row::Record::values(e, f) {
+                        for v in vs {
+                            let list = m.entry(filter::index_key(v)).or_default();
+                            if list.last() != Some(&(i as u32)) {
+                                list.push(i as u32);
+                            }
+                        }
+                    }
+                }
+                (f.clone(), m)
+            })
+            .collect();
+        EventIndex { by_field }
+    }
+
+    /// The smallest candidate list any requirement allows.
+    fn candidates(&self, reqs: &[(String, Vec<String>)]) -> Option<Vec<u32>> {
+        let mut best: Option<Vec<u32>> = None;
+        for (field, keys) in reqs {
+            let m = self.by_field.get(field)?;
+            let mut c: Vec<u32> = keys
+                .iter()
+                .filter_map(|k| m.get(k))
+                .flatten()
+                .copied()
+                .collect();
+            c.sort_unstable();
+            c.dedup();
+            if best.as_ref().is_none_or(|b| c.len() < b.len()) {
+                best = Some(c);
+            }
+        }
+        best
+    }
+}
+
+/// Evaluates every prepared rule over every event (rules in parallel).
+///
+/// Events are pre-selected per rule: when the rule's first filter
+/// requires `field = value` (or `IN`) as a top-level conjunct, only
+/// events holding one of those values are tested — an event lacking them
+/// would fail that conjunct anyway. With `explain`, every event is tested
+/// so each gets its failing predicate.
+pub fn evaluate_many(rules: &[Prepared], events: &[Event], opts: &EvalOptions) -> Vec<Outcome> {
+    let now = opts.now.unwrap_or_else(|| default_now(events));
+    let plans: Vec<pipeline::Plan> = rules
+        .par_iter()
+        .map(|p| pipeline::compile(&p.query, p.language, &opts.lookups))
+        .collect();
+    let reqs: Vec<Vec<(String, Vec<String>)>> = plans
+        .iter()
+        .map(|p| {
+            pipeline::first_filter(p)
+                .map(|f| f.required())
+                .unwrap_or_default()
+        })
+        .collect();
+    let mut fields: Vec<String> = reqs.iter().flatten().map(|(f, _)| f.clone()).collect();
+    fields.sort();
+    fields.dedup();
+    let index = if opts.explain {
+        None
+    } else {
+        Some(EventIndex::build(events, &fields))
+    };
+    rules
+        .par_iter()
+        .zip(plans.par_iter())
+        .zip(reqs.par_iter())
+        .map(|((p, plan), req)| {
+            let mut out = if p.reasons.is_empty() {
+                let cands = index.as_ref().and_then(|ix| ix.candidates(req));
+                run_plan(plan, events, cands.as_deref(), now, opts)
+            } else {
+                Outcome {
+                    events: events.len(),
+                    not_evaluable: p.reasons.clone(),
+                    ..Outcome::default()
+                }
+            };
+            out.rule = p.rule.clone();
+            let exp = p.expansion.as_ref();
+            out.not_evaluable = std::mem::take(&mut out.not_evaluable)
+                .into_iter()
+                .map(|r| with_position(r, &p.logic, exp))
+                .collect();
+            for d in &mut out.lint {
+                if let (Some(s), Some(e)) = (d.span, exp) {
+                    d.span = Some(e.to_original(s));
+                }
+            }
+            out
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests;

@@ -21,6 +21,21 @@ const MAX_DEPTH: usize = 16;
 pub trait Macros {
     /// The expanded body of `name(args)`, when defined for that arity.
     fn lookup(&self, name: &str, args: &[String]) -> Option<String>;
+
+    /// The arities `name` is defined with (for "defined with 1 argument").
+    fn arities(&self, _name: &str) -> Vec<usize> {
+        Vec::new()
+    }
+}
+
+impl Macros for crate::macros::MacroSet {
+    fn lookup(&self, name: &str, args: &[String]) -> Option<String> {
+        self.get(name, args.len()).map(|d| d.expand(args))
+    }
+
+    fn arities(&self, name: &str) -> Vec<usize> {
+        crate::macros::MacroSet::arities(self, name)
+    }
 }
 
 impl<F: Fn(&str, &[String]) -> Option<String>> Macros for F {
@@ -175,11 +190,18 @@ fn expand_at(
         last = call.span.end;
         let arity = call.args.len();
         let Some(body) = macros.lookup(&call.name, &call.args) else {
+            let defined = macros.arities(&call.name);
+            let note = if defined.is_empty() {
+                String::new()
+            } else {
+                let list: Vec<String> = defined.iter().map(usize::to_string).collect();
+                format!(" (defined with {} arguments)", list.join(" or "))
+            };
             reasons.push(Reason {
                 what: "macro".to_string(),
                 span: Some(at),
                 message: format!(
-                    "not evaluable: undefined macro `{}` with {arity} argument{}",
+                    "not evaluable: undefined macro `{}` with {arity} argument{}{note}",
                     call.name,
                     if arity == 1 { "" } else { "s" }
                 ),
@@ -263,6 +285,24 @@ mod tests {
         })
         .unwrap_err();
         assert_eq!(r[0].span, Some(Span::new(0, 3)));
+    }
+
+    #[test]
+    fn macro_set_lookup_by_arity() {
+        use crate::macros::{MacroDef, MacroSet};
+        let set = MacroSet::new(vec![MacroDef {
+            name: "g".into(),
+            args: vec!["f".into()],
+            definition: "by $f$".into(),
+            path: "m.conf".into(),
+        }]);
+        assert_eq!(expand("`g(host)`", &set).unwrap().text.trim(), "by host");
+        let r = expand("`g`", &set).unwrap_err();
+        assert!(
+            r[0].message.contains("(defined with 1 arguments)"),
+            "{}",
+            r[0].message
+        );
     }
 
     #[test]

@@ -1,0 +1,170 @@
+//! Event loading against the real EVTX corpus in `../shared` and the
+//! team-written samples in `catalog/events/`.
+//!
+//! Corpus tests skip (with a printed reason) when `../shared` is missing,
+//! and fail when it is missing under CI.
+
+use std::path::{Path, PathBuf};
+
+use ruledex::events::{load_bytes, load_file, load_path, FieldMap, Format};
+
+fn shared() -> Option<PathBuf> {
+    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared");
+    if p.is_dir() {
+        Some(p)
+    } else if std::env::var_os("CI").is_some() {
+        panic!("../shared missing under CI")
+    } else {
+        eprintln!("skipping: ../shared not found");
+        None
+    }
+}
+
+/// What the evtx crate's own record iterator yields for a file (records
+/// plus errors), or `None` when it cannot open the file.
+fn evtx_crate_count(path: &Path) -> Option<usize> {
+    let mut parser = evtx::EvtxParser::from_path(path).ok()?;
+    Some(parser.records().count())
+}
+
+#[test]
+fn every_corpus_evtx_file_loads_with_the_crates_record_count() {
+    let Some(shared) = shared() else { return };
+    let dir = shared.join("corpus/events/evtx-attack-samples");
+    let map = FieldMap::default_map();
+    let (events, report) = load_path(&dir, &map);
+
+    let mut files: Vec<PathBuf> = walkdir::WalkDir::new(&dir)
+        .into_iter()
+        .filter_map(Result::ok)
+        .filter(|e| {
+            e.path()
+                .extension()
+                .is_some_and(|x| x.eq_ignore_ascii_case("evtx"))
+        })
+        .map(|e| e.into_path())
+        .collect();
+    files.sort();
+    assert_eq!(files.len(), 277, "the corpus has 277 EVTX files");
+    assert_eq!(report.files, files.len());
+
+    let mut expected_total = 0;
+    let mut mismatches = Vec::new();
+    for f in &files {
+        let crate_count = evtx_crate_count(f).unwrap_or(0);
+        expected_total += crate_count;
+        let (evs, r) = load_file(f, &map);
+        if evs.len() + r.skipped_records != crate_count {
+            mismatches.push(format!(
+                "{}: crate {crate_count}, ruledex {} + {} skipped",
+                f.display(),
+                evs.len(),
+                r.skipped_records
+            ));
+        }
+    }
+    println!(
+        "evtx corpus: {} files, {} events, {} skipped records, {} decode warnings, {} unreadable files, {} diagnostics; evtx crate iteration count {}",
+        report.files,
+        report.events,
+        report.skipped_records,
+        report.decode_warnings,
+        report.failed_files,
+        report.diagnostics.len(),
+        expected_total
+    );
+    for d in report.diagnostics.iter().take(20) {
+        print!("{}", d.render(None));
+    }
+    assert!(
+        mismatches.is_empty(),
+        "per-file counts differ:\n{}",
+        mismatches.join("\n")
+    );
+    assert_eq!(report.events + report.skipped_records, expected_total);
+    assert_eq!(events.len(), report.events);
+    assert!(report.events > 1000, "the corpus holds thousands of events");
+
+    // Order: by path, then record.
+    for w in events.windows(2) {
+        let (a, b) = (&w[0].origin, &w[1].origin);
+        assert!(a.path <= b.path, "files out of order: {a:?} then {b:?}");
+    }
+    // Every event is a Windows event with the Splunk system names.
+    let missing: Vec<_> = events
+        .iter()
+        .filter(|e| {
+            e.get("EventCode").is_none() || e.get("host").is_none() || e.get("_time").is_none()
+        })
+        .take(5)
+        .map(|e| format!("{}#{}", e.origin.path.display(), e.origin.record))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "events without EventCode/host/_time: {missing:?}"
+    );
+    assert!(events.iter().all(|e| e.raw.starts_with("<Event")));
+}
+
+#[test]
+fn corpus_sysmon_process_creates_get_cim_names() {
+    let Some(shared) = shared() else { return };
+    let dir = shared.join("corpus/events/evtx-attack-samples");
+    let (events, _) = load_path(&dir, &FieldMap::default_map());
+    let creates: Vec<_> = events
+        .iter()
+        .filter(|e| {
+            e.get("Provider_Name") == Some("Microsoft-Windows-Sysmon")
+                && e.get("EventCode") == Some("1")
+        })
+        .collect();
+    assert!(!creates.is_empty());
+    for e in creates {
+        let image = e.get("Image").expect("Sysmon 1 has Image");
+        let name = e.get("process_name").expect("process_name derived");
+        assert!(image.ends_with(name), "{image} / {name}");
+        assert!(!name.contains('\\'));
+        assert_eq!(e.get("process_path"), Some(image));
+        assert_eq!(e.get("dest"), e.get("Computer"));
+    }
+}
+
+#[test]
+fn corrupt_evtx_record_is_skipped_and_the_rest_loads() {
+    let Some(shared) = shared() else { return };
+    let dir = shared.join("corpus/events/evtx-attack-samples");
+    let map = FieldMap::default_map();
+    // The largest file, so there are records before and after the damage.
+    let biggest = walkdir::WalkDir::new(&dir)
+        .into_iter()
+        .filter_map(Result::ok)
+        .filter(|e| e.path().extension().is_some_and(|x| x == "evtx"))
+        .max_by_key(|e| e.metadata().map(|m| m.len()).unwrap_or(0))
+        .expect("corpus has evtx files");
+    let mut bytes = std::fs::read(biggest.path()).expect("readable");
+    let (clean, clean_report) = load_bytes(biggest.path(), &bytes, Format::Evtx, &map);
+    assert_eq!(clean_report.skipped_records, 0);
+
+    // Break the magic of the second record of the first chunk: the chunk
+    // header is 512 bytes, records start with "**\0\0".
+    let chunk = &bytes[4096..4096 + 65536];
+    let second = chunk[512 + 4..]
+        .windows(4)
+        .position(|w| w == b"\x2a\x2a\x00\x00")
+        .map(|p| 4096 + 512 + 4 + p)
+        .expect("a second record");
+    bytes[second] = b'X';
+    let (events, report) = load_bytes(biggest.path(), &bytes, Format::Evtx, &map);
+    println!("{}", report.summary());
+    for d in &report.diagnostics {
+        print!("{}", d.render(None));
+    }
+    assert!(
+        report.skipped_records >= 1,
+        "the damaged record is reported"
+    );
+    assert!(!report.diagnostics.is_empty());
+    assert!(events.len() + 1 >= clean.len() - report.skipped_records);
+    assert!(events.len() < clean.len());
+    assert!(events.len() > clean.len() / 2, "the rest still loads");
+}

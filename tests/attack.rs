@@ -2,8 +2,8 @@
 //! three shared corpora (`../shared`; skipped with a reason when missing,
 //! a failure under CI).
 //!
-//! The corpus reader here is deliberately minimal (ids, tactics and names
-//! only) so these tests do not depend on the crawler.
+//! The corpora are read with [`ruledex::crawl::crawl`], so these tests
+//! check the mapping of what the crawler actually produces.
 
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
@@ -162,87 +162,21 @@ fn navigator_layer_is_valid_for_the_navigator() {
     }
 }
 
-/// Reads ids, tactics and names from a rule file of any of the corpora.
-fn read_rule(path: &Path, format: SourceFormat) -> Option<Rule> {
-    let bytes = std::fs::read(path).ok()?;
-    let text = String::from_utf8_lossy(&bytes);
-    let text = text.trim_start_matches('\u{feff}').to_string();
-    let doc: serde_yaml::Value = serde_yaml::from_str(&text).ok()?;
-    fn strings(v: Option<&serde_yaml::Value>, out: &mut Vec<String>) {
-        match v {
-            Some(serde_yaml::Value::String(s)) => out.push(s.clone()),
-            Some(serde_yaml::Value::Sequence(items)) => {
-                for i in items {
-                    strings(Some(i), out);
-                }
-            }
-            _ => {}
-        }
-    }
-    let mut r = rule("", &[], &[]);
-    r.format = format;
-    r.path = path.to_path_buf();
-    r.id = match doc.get("id") {
-        Some(serde_yaml::Value::String(s)) => s.clone(),
-        Some(v) => serde_yaml::to_string(v).ok()?.trim().to_string(),
-        None => path.display().to_string(),
-    };
-    match format {
-        SourceFormat::Armory => {
-            let lang = doc
-                .get("logic_format")
-                .and_then(|v| v.as_str())
-                .unwrap_or("");
-            r.language = Language::from_name(lang).unwrap_or(Language::Splunk);
-            strings(doc.get("technique_id"), &mut r.technique_ids);
-            let mut techniques = Vec::new();
-            strings(doc.get("techniques"), &mut techniques);
-            for t in techniques {
-                let (tactic, name) = t.split_once(':').unwrap_or(("", &t));
-                r.tactics.push(tactic.to_string());
-                r.technique_names.push(name.to_string());
-            }
-        }
-        SourceFormat::SecurityContent => {
-            strings(
-                doc.get("tags").and_then(|t| t.get("mitre_attack_id")),
-                &mut r.technique_ids,
-            );
-        }
-        SourceFormat::Sentinel => {
-            r.language = Language::Kusto;
-            strings(doc.get("relevantTechniques"), &mut r.technique_ids);
-            strings(doc.get("tactics"), &mut r.tactics);
-        }
-    }
-    r.yaml = text;
-    Some(r)
-}
-
+/// Every rule of the three corpora, read by the crawler.
 fn corpus(shared: &Path) -> Vec<Rule> {
-    let mut rules = Vec::new();
-    for (dir, format) in [
-        ("corpus/armory", SourceFormat::Armory),
-        (
-            "corpus/security_content/detections",
-            SourceFormat::SecurityContent,
-        ),
-        ("corpus/sentinel", SourceFormat::Sentinel),
-    ] {
-        for entry in walkdir::WalkDir::new(shared.join(dir))
-            .into_iter()
-            .flatten()
-        {
-            let p = entry.path();
-            let yaml = p.extension().is_some_and(|e| e == "yml" || e == "yaml");
-            if yaml {
-                if let Some(r) = read_rule(p, format) {
-                    rules.push(r);
-                }
-            }
-        }
-    }
-    rules
+    let dirs = [
+        shared.join("corpus/armory"),
+        shared.join("corpus/security_content/detections"),
+        shared.join("corpus/sentinel"),
+    ];
+    let start = Instant::now();
+    let crawl = ruledex::crawl::crawl(&dirs);
+    eprintln!(
+        "crawled {} rules in {:?}",
+        crawl.rules.len(),
+        start.elapsed()
+    );
+    crawl.rules
 }
 
 #[test]

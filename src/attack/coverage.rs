@@ -346,30 +346,41 @@ pub struct Coverage {
     pub notes: Vec<String>,
 }
 
-/// The tactics known to a run: the bundle's, or the built-in Enterprise list.
-fn known_tactics(attack: Option<&Attack>) -> Vec<Tactic> {
-    match attack {
-        Some(a) => a.tactics().to_vec(),
-        None => ENTERPRISE_TACTICS
-            .iter()
-            .map(|(id, short, name)| Tactic {
-                id: id.to_string(),
-                shortname: short.to_string(),
-                name: name.to_string(),
-            })
-            .collect(),
-    }
+/// The tactics known to a run (the bundle's, or the built-in Enterprise
+/// list) with a lookup by any spelling.
+struct TacticIndex {
+    /// In matrix order.
+    list: Vec<Tactic>,
+    /// [`name_key`] of each id, shortname and name → index into `list`.
+    keys: HashMap<String, usize>,
 }
 
-/// Looks a tactic up by id, shortname or name in any spelling.
-fn find_tactic<'a>(tactics: &'a [Tactic], name: &str) -> Option<&'a Tactic> {
-    let key = name_key(name);
-    if key.is_empty() {
-        return None;
+impl TacticIndex {
+    fn new(attack: Option<&Attack>) -> Self {
+        let list: Vec<Tactic> = match attack {
+            Some(a) => a.tactics().to_vec(),
+            None => ENTERPRISE_TACTICS
+                .iter()
+                .map(|(id, short, name)| Tactic {
+                    id: id.to_string(),
+                    shortname: short.to_string(),
+                    name: name.to_string(),
+                })
+                .collect(),
+        };
+        let mut keys = HashMap::new();
+        for (i, t) in list.iter().enumerate() {
+            for k in [&t.id, &t.shortname, &t.name] {
+                keys.entry(name_key(k)).or_insert(i);
+            }
+        }
+        TacticIndex { list, keys }
     }
-    tactics.iter().find(|t| {
-        name_key(&t.shortname) == key || name_key(&t.name) == key || name_key(&t.id) == key
-    })
+
+    /// Looks a tactic up by id, shortname or name in any spelling.
+    fn find(&self, name: &str) -> Option<&Tactic> {
+        self.keys.get(&name_key(name)).map(|&i| &self.list[i])
+    }
 }
 
 /// Keys under which the corpora list ATT&CK mappings; a finding points at
@@ -416,7 +427,7 @@ fn locate(text: &str, needle: &str) -> Option<Span> {
 /// Collects one rule's credits and findings.
 struct RuleMapper<'a> {
     attack: Option<&'a Attack>,
-    tactics: &'a [Tactic],
+    tactics: &'a TacticIndex,
     rule: &'a Rule,
     findings: Vec<Finding>,
     /// Tactic shortnames the rule names.
@@ -445,7 +456,7 @@ impl<'a> RuleMapper<'a> {
     }
 
     fn add_tactic(&mut self, raw: &str) -> bool {
-        match find_tactic(self.tactics, raw) {
+        match self.tactics.find(raw) {
             Some(t) => {
                 self.rule_tactics.insert(t.shortname.clone());
                 true
@@ -567,7 +578,7 @@ impl<'a> RuleMapper<'a> {
             };
             // `tactic:technique[:sub]`: peel off leading tactic names.
             let mut parts: Vec<&str> = name.split(':').collect();
-            while parts.len() > 1 && find_tactic(self.tactics, parts[0]).is_some() {
+            while parts.len() > 1 && self.tactics.find(parts[0]).is_some() {
                 self.add_tactic(parts[0]);
                 parts.remove(0);
             }
@@ -645,7 +656,7 @@ type Cells = BTreeMap<(Option<String>, String), CellRules>;
 /// `opts` narrow techniques, tactics and gaps; findings always cover every
 /// rule.
 pub fn coverage(rules: &[Rule], attack: Option<&Attack>, opts: &CoverageOptions) -> Coverage {
-    let tactics = known_tactics(attack);
+    let tactics = TacticIndex::new(attack);
     let mut notes = Vec::new();
     let mut counts = NoteCounts::default();
     let mut findings = Vec::new();
@@ -740,7 +751,7 @@ pub fn coverage(rules: &[Rule], attack: Option<&Attack>, opts: &CoverageOptions)
     if !opts.tactics.is_empty() {
         let mut keep = BTreeSet::new();
         for raw in &opts.tactics {
-            match find_tactic(&tactics, raw) {
+            match tactics.find(raw) {
                 Some(t) => {
                     keep.insert(t.shortname.clone());
                 }
@@ -767,6 +778,7 @@ pub fn coverage(rules: &[Rule], attack: Option<&Attack>, opts: &CoverageOptions)
 
     // Matrix order of a tactic shortname; the no-tactic bucket goes last.
     let order: HashMap<&str, usize> = tactics
+        .list
         .iter()
         .enumerate()
         .map(|(i, t)| (t.shortname.as_str(), i))
@@ -843,7 +855,7 @@ pub fn coverage(rules: &[Rule], attack: Option<&Attack>, opts: &CoverageOptions)
 
     // Per tactic.
     let mut tactic_rows = Vec::new();
-    let mut buckets: Vec<Option<&Tactic>> = tactics.iter().map(Some).collect();
+    let mut buckets: Vec<Option<&Tactic>> = tactics.list.iter().map(Some).collect();
     buckets.push(None);
     for bucket in buckets {
         let short = bucket.map(|t| t.shortname.clone());

@@ -19,7 +19,7 @@ use crate::crawl::yaml;
 use crate::diag::{Diagnostic, Severity, Span};
 
 /// One macro definition, from a `macros.conf` stanza or a macro YAML file.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct MacroDef {
     /// The name without the `(N)` arity suffix.
     pub name: String,

@@ -175,7 +175,10 @@ impl Catalog {
     pub fn rules(&self) -> Result<Vec<Rule>, IndexError> {
         let searcher = self.searcher();
         let q = self.term(self.fields.doc_type, "rule");
-        let mut addrs: Vec<_> = searcher.search(&*q, &DocSetCollector)?.into_iter().collect();
+        let mut addrs: Vec<_> = searcher
+            .search(&*q, &DocSetCollector)?
+            .into_iter()
+            .collect();
         addrs.sort();
         let mut rules = addrs
             .into_iter()
@@ -212,7 +215,10 @@ impl Catalog {
     pub fn indicator_stats(&self) -> Result<Vec<IndicatorStat>, IndexError> {
         let searcher = self.searcher();
         let q = self.term(self.fields.doc_type, "indicator");
-        let mut addrs: Vec<_> = searcher.search(&*q, &DocSetCollector)?.into_iter().collect();
+        let mut addrs: Vec<_> = searcher
+            .search(&*q, &DocSetCollector)?
+            .into_iter()
+            .collect();
         addrs.sort();
         let mut by_key: BTreeMap<String, IndicatorStat> = BTreeMap::new();
         let text = |d: &TantivyDocument, f| {

@@ -22,7 +22,10 @@
 /// Sentinel tables (`SecurityEvent`, `DeviceProcessEvents`), CrowdStrike
 /// FDR columns as armory's Snowflake rules name them, and the CIM.
 pub const ALIASES: &[(&str, &[&str])] = &[
-    ("EventCode", &["EventID", "EventCode", "event_id", "event_code", "EventId"]),
+    (
+        "EventCode",
+        &["EventID", "EventCode", "event_id", "event_code", "EventId"],
+    ),
     (
         "process_path",
         &[
@@ -36,38 +39,145 @@ pub const ALIASES: &[(&str, &[&str])] = &[
             "process_image",
         ],
     ),
-    ("process_name", &["process_name", "FileName", "ProcessName", "process_file_name"]),
+    (
+        "process_name",
+        &[
+            "process_name",
+            "FileName",
+            "ProcessName",
+            "process_file_name",
+        ],
+    ),
     (
         "process",
-        &["process", "CommandLine", "ProcessCommandLine", "command_line", "cmdline", "process_command_line"],
+        &[
+            "process",
+            "CommandLine",
+            "ProcessCommandLine",
+            "command_line",
+            "cmdline",
+            "process_command_line",
+        ],
     ),
     (
         "parent_process_path",
-        &["parent_process_path", "ParentImage", "ParentProcessName", "InitiatingProcessFolderPath", "parent_image"],
+        &[
+            "parent_process_path",
+            "ParentImage",
+            "ParentProcessName",
+            "InitiatingProcessFolderPath",
+            "parent_image",
+        ],
     ),
     (
         "parent_process_name",
-        &["parent_process_name", "ParentBaseFileName", "InitiatingProcessFileName", "parent_name"],
+        &[
+            "parent_process_name",
+            "ParentBaseFileName",
+            "InitiatingProcessFileName",
+            "parent_name",
+        ],
     ),
     (
         "parent_process",
-        &["parent_process", "ParentCommandLine", "InitiatingProcessCommandLine", "parent_command_line"],
+        &[
+            "parent_process",
+            "ParentCommandLine",
+            "InitiatingProcessCommandLine",
+            "parent_command_line",
+        ],
     ),
-    ("original_file_name", &["original_file_name", "OriginalFileName", "ProcessVersionInfoOriginalFileName"]),
-    ("process_hash", &["process_hash", "Hashes", "SHA256", "sha256", "MD5"]),
-    ("user", &["user", "User", "SubjectUserName", "AccountName", "Account", "UserName", "user_name", "TargetUserName"]),
-    ("dest", &["dest", "Computer", "DeviceName", "ComputerName", "dest_host"]),
-    ("dest_ip", &["dest_ip", "DestinationIp", "DestinationIP", "RemoteIP", "dst_ip", "dest_address"]),
-    ("dest_port", &["dest_port", "DestinationPort", "RemotePort", "dst_port"]),
-    ("src_ip", &["src_ip", "SourceIp", "SourceIP", "IpAddress", "ClientIP", "src_address", "CallerIPAddress"]),
+    (
+        "original_file_name",
+        &[
+            "original_file_name",
+            "OriginalFileName",
+            "ProcessVersionInfoOriginalFileName",
+        ],
+    ),
+    (
+        "process_hash",
+        &["process_hash", "Hashes", "SHA256", "sha256", "MD5"],
+    ),
+    (
+        "user",
+        &[
+            "user",
+            "User",
+            "SubjectUserName",
+            "AccountName",
+            "Account",
+            "UserName",
+            "user_name",
+            "TargetUserName",
+        ],
+    ),
+    (
+        "dest",
+        &[
+            "dest",
+            "Computer",
+            "DeviceName",
+            "ComputerName",
+            "dest_host",
+        ],
+    ),
+    (
+        "dest_ip",
+        &[
+            "dest_ip",
+            "DestinationIp",
+            "DestinationIP",
+            "RemoteIP",
+            "dst_ip",
+            "dest_address",
+        ],
+    ),
+    (
+        "dest_port",
+        &["dest_port", "DestinationPort", "RemotePort", "dst_port"],
+    ),
+    (
+        "src_ip",
+        &[
+            "src_ip",
+            "SourceIp",
+            "SourceIP",
+            "IpAddress",
+            "ClientIP",
+            "src_address",
+            "CallerIPAddress",
+        ],
+    ),
     ("src_port", &["src_port", "SourcePort", "LocalPort"]),
-    ("registry_path", &["registry_path", "TargetObject", "RegistryKey", "ObjectName"]),
-    ("registry_value_name", &["registry_value_name", "RegistryValueName"]),
-    ("registry_value_data", &["registry_value_data", "Details", "RegistryValueData"]),
-    ("file_path", &["file_path", "TargetFilename", "TargetFileName"]),
+    (
+        "registry_path",
+        &["registry_path", "TargetObject", "RegistryKey", "ObjectName"],
+    ),
+    (
+        "registry_value_name",
+        &["registry_value_name", "RegistryValueName"],
+    ),
+    (
+        "registry_value_data",
+        &["registry_value_data", "Details", "RegistryValueData"],
+    ),
+    (
+        "file_path",
+        &["file_path", "TargetFilename", "TargetFileName"],
+    ),
     ("query", &["query", "QueryName", "DnsQuery", "query_name"]),
     ("url", &["url", "Url", "RemoteUrl", "RequestURL"]),
-    ("http_user_agent", &["http_user_agent", "UserAgent", "useragent", "user_agent", "cs_user_agent"]),
+    (
+        "http_user_agent",
+        &[
+            "http_user_agent",
+            "UserAgent",
+            "useragent",
+            "user_agent",
+            "cs_user_agent",
+        ],
+    ),
     ("sourcetype", &["sourcetype"]),
     ("source", &["source"]),
     ("index", &["index"]),
@@ -107,9 +217,7 @@ pub fn canonical_field(field: &str) -> String {
         .iter()
         .find_map(|p| strip_prefix_ignore_case(field, p))
         .unwrap_or(field);
-    let exact = ALIASES
-        .iter()
-        .find(|(_, aliases)| aliases.contains(&bare));
+    let exact = ALIASES.iter().find(|(_, aliases)| aliases.contains(&bare));
     let folded = || {
         ALIASES
             .iter()
@@ -139,7 +247,13 @@ mod tests {
 
     #[test]
     fn image_spellings_meet() {
-        for f in ["Process", "NewProcessName", "Image", "process_path", "Processes.process_path"] {
+        for f in [
+            "Process",
+            "NewProcessName",
+            "Image",
+            "process_path",
+            "Processes.process_path",
+        ] {
             assert_eq!(canonical_field(f), "process_path", "{f}");
         }
         assert_eq!(canonical_field("Processes.process_name"), "process_name");
@@ -162,7 +276,10 @@ mod tests {
             assert!(aliases.contains(canonical), "{canonical} must list itself");
             for a in *aliases {
                 let prev = seen.insert(*a, *canonical);
-                assert!(prev.is_none() || prev == Some(*canonical), "{a} is ambiguous");
+                assert!(
+                    prev.is_none() || prev == Some(*canonical),
+                    "{a} is ambiguous"
+                );
             }
         }
     }

@@ -147,11 +147,24 @@ fn push_cmp(cmp: &Cmp, negated: bool, stage: usize, out: &mut Vec<Indicator>) {
         return;
     }
     let values: Vec<_> = if cmp.op == CmpOp::Between {
-        let joined = cmp.values.iter().map(|v| v.value.as_str()).collect::<Vec<_>>().join("..");
-        let raw = cmp.values.iter().map(|v| v.raw.as_str()).collect::<Vec<_>>().join(" .. ");
+        let joined = cmp
+            .values
+            .iter()
+            .map(|v| v.value.as_str())
+            .collect::<Vec<_>>()
+            .join("..");
+        let raw = cmp
+            .values
+            .iter()
+            .map(|v| v.raw.as_str())
+            .collect::<Vec<_>>()
+            .join(" .. ");
         vec![(raw, joined)]
     } else {
-        cmp.values.iter().map(|v| (v.raw.clone(), v.value.clone())).collect()
+        cmp.values
+            .iter()
+            .map(|v| (v.raw.clone(), v.value.clone()))
+            .collect()
     };
     for (raw, value) in values {
         let n = normalize(counted_op, &value, cmp.flags);
@@ -217,14 +230,33 @@ mod tests {
         let q = query(t);
         let ind = indicators(&q);
         assert_eq!(ind.len(), 1);
-        assert_eq!((ind[0].field.as_str(), ind[0].kind.as_str(), ind[0].value.as_str()), ("EventCode", "eq", "1"));
+        assert_eq!(
+            (
+                ind[0].field.as_str(),
+                ind[0].kind.as_str(),
+                ind[0].value.as_str()
+            ),
+            ("EventCode", "eq", "1")
+        );
         assert_eq!(search_terms(&q)[0].term, "TERM(EventCode=1)");
     }
 
     #[test]
     fn aliases_and_numbers_share_a_key() {
-        let a = indicators(&query(cmp("EventID", CmpOp::Eq, "4688", "4688", Flags::default())));
-        let b = indicators(&query(cmp("EventCode", CmpOp::Eq, "\"4688\"", "4688", Flags::default())));
+        let a = indicators(&query(cmp(
+            "EventID",
+            CmpOp::Eq,
+            "4688",
+            "4688",
+            Flags::default(),
+        )));
+        let b = indicators(&query(cmp(
+            "EventCode",
+            CmpOp::Eq,
+            "\"4688\"",
+            "4688",
+            Flags::default(),
+        )));
         assert_eq!(a[0].key, b[0].key);
         assert_eq!(b[0].value, "\"4688\"");
     }

@@ -46,7 +46,10 @@ pub fn normalize(op: CmpOp, value: &str, flags: Flags) -> Normalized {
         _ => None,
     };
     match pattern {
-        Some((op, v)) => Normalized { op, value: fold(&v) },
+        Some((op, v)) => Normalized {
+            op,
+            value: fold(&v),
+        },
         None if op == CmpOp::Match => Normalized {
             op,
             value: value.to_string(),
@@ -61,7 +64,11 @@ pub fn normalize(op: CmpOp, value: &str, flags: Flags) -> Normalized {
 /// A canonical decimal spelling when `value` is a plain number.
 fn number(value: &str) -> Option<String> {
     let v = value.trim();
-    if v.is_empty() || !v.bytes().all(|b| b.is_ascii_digit() || b == b'.' || b == b'-') {
+    if v.is_empty()
+        || !v
+            .bytes()
+            .all(|b| b.is_ascii_digit() || b == b'.' || b == b'-')
+    {
         return None;
     }
     let n: f64 = v.parse().ok()?;
@@ -128,8 +135,14 @@ mod tests {
         let sql = normalize(CmpOp::Like, "%netscan%", ci(Wildcard::Sql));
         assert_eq!(spl, sql);
         assert_eq!(spl.op, CmpOp::Contains);
-        assert_eq!(normalize(CmpOp::Eq, "*\\cmd.exe", ci(Wildcard::Glob)).op, CmpOp::EndsWith);
-        assert_eq!(normalize(CmpOp::Eq, "svc_*", ci(Wildcard::Glob)).op, CmpOp::StartsWith);
+        assert_eq!(
+            normalize(CmpOp::Eq, "*\\cmd.exe", ci(Wildcard::Glob)).op,
+            CmpOp::EndsWith
+        );
+        assert_eq!(
+            normalize(CmpOp::Eq, "svc_*", ci(Wildcard::Glob)).op,
+            CmpOp::StartsWith
+        );
     }
 
     #[test]
@@ -146,8 +159,14 @@ mod tests {
             ..Flags::default()
         };
         assert_eq!(normalize(CmpOp::Eq, "CMD.EXE", cs).value, "CMD.EXE");
-        assert_eq!(normalize(CmpOp::Eq, "CMD.EXE", Flags::default()).value, "cmd.exe");
+        assert_eq!(
+            normalize(CmpOp::Eq, "CMD.EXE", Flags::default()).value,
+            "cmd.exe"
+        );
         // Regexes are never folded: (?i) already says what they mean.
-        assert_eq!(normalize(CmpOp::Match, "(?i)A", Flags::default()).value, "(?i)A");
+        assert_eq!(
+            normalize(CmpOp::Match, "(?i)A", Flags::default()).value,
+            "(?i)A"
+        );
     }
 }

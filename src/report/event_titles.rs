@@ -71,23 +71,44 @@ pub const SECURITY: &[(u32, &str)] = &[
     (4724, "An attempt was made to reset an account's password"),
     (4725, "A user account was disabled"),
     (4726, "A user account was deleted"),
-    (4728, "A member was added to a security-enabled global group"),
+    (
+        4728,
+        "A member was added to a security-enabled global group",
+    ),
     (4732, "A member was added to a security-enabled local group"),
     (4738, "A user account was changed"),
     (4740, "A user account was locked out"),
-    (4756, "A member was added to a security-enabled universal group"),
+    (
+        4756,
+        "A member was added to a security-enabled universal group",
+    ),
     (4768, "A Kerberos authentication ticket (TGT) was requested"),
     (4769, "A Kerberos service ticket was requested"),
     (4771, "Kerberos pre-authentication failed"),
-    (4776, "The computer attempted to validate the credentials for an account"),
+    (
+        4776,
+        "The computer attempted to validate the credentials for an account",
+    ),
     (4781, "The name of an account was changed"),
-    (4794, "An attempt was made to set the Directory Services Restore Mode administrator password"),
+    (
+        4794,
+        "An attempt was made to set the Directory Services Restore Mode administrator password",
+    ),
     (4798, "A user's local group membership was enumerated"),
-    (4799, "A security-enabled local group membership was enumerated"),
+    (
+        4799,
+        "A security-enabled local group membership was enumerated",
+    ),
     (5136, "A directory service object was modified"),
     (5140, "A network share object was accessed"),
-    (5145, "A network share object was checked to see whether client can be granted desired access"),
-    (5156, "The Windows Filtering Platform has permitted a connection"),
+    (
+        5145,
+        "A network share object was checked to see whether client can be granted desired access",
+    ),
+    (
+        5156,
+        "The Windows Filtering Platform has permitted a connection",
+    ),
     (7036, "A service changed state"),
     (7040, "A service start type was changed"),
     (7045, "A new service was installed in the system"),
@@ -95,8 +116,5 @@ pub const SECURITY: &[(u32, &str)] = &[
 
 /// The title of `id` in `table`.
 pub fn title(table: &'static [(u32, &'static str)], id: u32) -> Option<&'static str> {
-    table
-        .iter()
-        .find(|(i, _)| *i == id)
-        .map(|(_, t)| *t)
+    table.iter().find(|(i, _)| *i == id).map(|(_, t)| *t)
 }

@@ -206,7 +206,11 @@ fn techniques(rule: &Rule) -> Vec<TechniqueRow> {
             };
             let tactic = rule
                 .tactics
-                .get(if rule.tactics.len() == rule.technique_ids.len() { i } else { 0 })
+                .get(if rule.tactics.len() == rule.technique_ids.len() {
+                    i
+                } else {
+                    0
+                })
                 .map(|t| title_case(t))
                 .unwrap_or_default();
             TechniqueRow {
@@ -249,7 +253,11 @@ fn event_coverage(rule: &Rule, rows: &[IndicatorRow]) -> Vec<EventRow> {
         if row.field != "EventCode" || !matches!(row.op.as_str(), "eq" | "in") {
             continue;
         }
-        let Ok(id) = row.value.trim_matches(|c| c == '"' || c == '\'').parse::<u32>() else {
+        let Ok(id) = row
+            .value
+            .trim_matches(|c| c == '"' || c == '\'')
+            .parse::<u32>()
+        else {
             continue;
         };
         let sysmon = event_titles::title(SYSMON, id);
@@ -261,7 +269,10 @@ fn event_coverage(rule: &Rule, rows: &[IndicatorRow]) -> Vec<EventRow> {
             _ => ("Windows", ""),
         };
         let event = format!("Event ID {id}");
-        if !out.iter().any(|r| r.provider == provider && r.event == event) {
+        if !out
+            .iter()
+            .any(|r| r.provider == provider && r.event == event)
+        {
             out.push(EventRow {
                 provider: provider.to_string(),
                 event,

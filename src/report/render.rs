@@ -21,10 +21,7 @@ so they are not predicates on a known field and do not appear among the Indicato
 fn grouped(rows: &[IndicatorRow]) -> Vec<(&str, &str, Vec<&IndicatorRow>)> {
     let mut out: Vec<(&str, &str, Vec<&IndicatorRow>)> = Vec::new();
     for r in rows {
-        match out
-            .iter_mut()
-            .find(|(f, o, _)| *f == r.field && *o == r.op)
-        {
+        match out.iter_mut().find(|(f, o, _)| *f == r.field && *o == r.op) {
             Some((_, _, v)) => v.push(r),
             None => out.push((&r.field, &r.op, vec![r])),
         }
@@ -64,7 +61,10 @@ pub fn text(page: &RulePage, width: Option<u16>) -> String {
     let mut t = table(width);
     t.set_header(vec!["Tactic", "Techniques"]);
     for tr in &page.techniques {
-        t.add_row(vec![tr.tactic.clone(), format!("{} {}", tr.id, tr.name).trim().to_string()]);
+        t.add_row(vec![
+            tr.tactic.clone(),
+            format!("{} {}", tr.id, tr.name).trim().to_string(),
+        ]);
     }
     let _ = writeln!(out, "{t}");
 
@@ -152,7 +152,10 @@ pub fn markdown(page: &RulePage) -> String {
         let _ = writeln!(out, "\n{}", md_escape(&page.description));
     }
 
-    let _ = writeln!(out, "\n## MITRE ATT&CK coverage\n\n| Tactic | Techniques |\n|---|---|");
+    let _ = writeln!(
+        out,
+        "\n## MITRE ATT&CK coverage\n\n| Tactic | Techniques |\n|---|---|"
+    );
     for t in &page.techniques {
         let _ = writeln!(out, "| {} | {} {} |", t.tactic, t.id, md_cell(&t.name));
     }
@@ -168,17 +171,31 @@ pub fn markdown(page: &RulePage) -> String {
     } else {
         let _ = writeln!(out, "| Provider | Event | Title |\n|---|---|---|");
         for e in &page.event_coverage {
-            let _ = writeln!(out, "| {} | {} | {} |", e.provider, e.event, md_cell(&e.title));
+            let _ = writeln!(
+                out,
+                "| {} | {} | {} |",
+                e.provider,
+                e.event,
+                md_cell(&e.title)
+            );
         }
     }
     let fence = fence_for(&page.yaml);
-    let _ = writeln!(out, "\n## Rule body\n\n{fence}yaml\n{}\n{fence}", page.yaml.trim_end());
+    let _ = writeln!(
+        out,
+        "\n## Rule body\n\n{fence}yaml\n{}\n{fence}",
+        page.yaml.trim_end()
+    );
 
     let _ = writeln!(out, "\n## Stages and Predicates");
     for s in &page.stages {
         let pipe = if s.n > 1 { "| " } else { "" };
         let fence = fence_for(&s.text);
-        let _ = writeln!(out, "\n### Stage {}: {}\n\n{fence}\n{pipe}{}\n{fence}", s.n, s.kind, s.text);
+        let _ = writeln!(
+            out,
+            "\n### Stage {}: {}\n\n{fence}\n{pipe}{}\n{fence}",
+            s.n, s.kind, s.text
+        );
     }
 
     let _ = writeln!(out, "\n## Indicators\n\n{INDICATORS_HELP}\n");
@@ -230,11 +247,7 @@ fn capitalise(s: &str) -> String {
 
 /// A code fence longer than any backtick run inside `text`.
 fn fence_for(text: &str) -> String {
-    let longest = text
-        .split(|c| c != '`')
-        .map(str::len)
-        .max()
-        .unwrap_or(0);
+    let longest = text.split(|c| c != '`').map(str::len).max().unwrap_or(0);
     "`".repeat((longest + 1).max(3))
 }
 
@@ -242,7 +255,10 @@ fn fence_for(text: &str) -> String {
 fn md_escape(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
-        if matches!(c, '\\' | '`' | '*' | '_' | '<' | '>' | '[' | ']' | '|' | '#') {
+        if matches!(
+            c,
+            '\\' | '`' | '*' | '_' | '<' | '>' | '[' | ']' | '|' | '#'
+        ) {
             out.push('\\');
         }
         out.push(c);
@@ -261,6 +277,10 @@ fn md_cell(s: &str) -> String {
 fn md_code(s: &str) -> String {
     let body = s.replace('|', "\\|").replace('\n', " ");
     let fence = "`".repeat(body.split(|c| c != '`').map(str::len).max().unwrap_or(0) + 1);
-    let pad = if body.starts_with('`') || body.ends_with('`') { " " } else { "" };
+    let pad = if body.starts_with('`') || body.ends_with('`') {
+        " "
+    } else {
+        ""
+    };
     format!("{fence}{pad}{body}{pad}{fence}")
 }

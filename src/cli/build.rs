@@ -1,0 +1,187 @@
+//! `ruledex build`: crawl, parse every rule, write the index.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Instant;
+
+use anyhow::Context;
+use clap::Args;
+use indicatif::{ProgressBar, ProgressStyle};
+use rayon::prelude::*;
+use serde_json::json;
+
+use super::Global;
+use ruledex::diag::Severity;
+use ruledex::index::{write_index, IndexedRule};
+use ruledex::model::{indicators, search_terms};
+use ruledex::{crawl, lang};
+
+/// Arguments of `build`.
+#[derive(Debug, Args)]
+pub struct BuildArgs {
+    /// A catalog directory to crawl (repeatable). Default: the project's
+    /// own `catalog/`.
+    #[arg(long = "catalog", value_name = "DIR")]
+    pub catalogs: Vec<PathBuf>,
+    /// Exit with status 2 when any rule file could not be read.
+    #[arg(long)]
+    pub strict: bool,
+}
+
+/// The embedded default catalog: `./catalog` when run from a checkout,
+/// else the `catalog/` the binary was built from.
+pub fn default_catalog() -> anyhow::Result<PathBuf> {
+    let here = PathBuf::from("catalog");
+    if here.is_dir() {
+        return Ok(here);
+    }
+    let built = Path::new(env!("CARGO_MANIFEST_DIR")).join("catalog");
+    if built.is_dir() {
+        return Ok(built);
+    }
+    anyhow::bail!(
+        "no catalog/ directory here or at {}; pass --catalog DIR",
+        built.display()
+    )
+}
+
+fn spinner(msg: &'static str) -> ProgressBar {
+    let pb = ProgressBar::new_spinner();
+    pb.set_style(
+        ProgressStyle::with_template("{spinner} {msg} {elapsed}")
+            .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+    );
+    pb.set_message(msg);
+    pb.enable_steady_tick(std::time::Duration::from_millis(100));
+    pb
+}
+
+/// Runs `build`.
+pub fn run(global: &Global, args: BuildArgs) -> anyhow::Result<ExitCode> {
+    let started = Instant::now();
+    let catalogs = if args.catalogs.is_empty() {
+        vec![default_catalog()?]
+    } else {
+        args.catalogs
+    };
+    for c in &catalogs {
+        anyhow::ensure!(c.is_dir(), "catalog {} is not a directory", c.display());
+    }
+
+    let pb = spinner("crawling");
+    let crawled = crawl::crawl(&catalogs);
+    let crawl_time = started.elapsed();
+    pb.set_message("parsing");
+    let parsed: Vec<(IndexedRule, Vec<ruledex::diag::Diagnostic>)> = crawled
+        .rules
+        .par_iter()
+        .map(|rule| {
+            let query = lang::parse(rule.language, &rule.logic);
+            let indexed = IndexedRule {
+                rule: rule.clone(),
+                indicators: indicators(&query),
+                terms: search_terms(&query),
+            };
+            (indexed, query.diagnostics)
+        })
+        .collect();
+    let parse_time = started.elapsed() - crawl_time;
+
+    pb.set_message("indexing");
+    let mut parse_errors = 0usize;
+    let mut parse_warnings = 0usize;
+    let mut rules_with_diagnostics = 0usize;
+    let mut n_indicators = 0usize;
+    for (r, diags) in &parsed {
+        n_indicators += r.indicators.len();
+        rules_with_diagnostics += usize::from(!diags.is_empty());
+        parse_errors += diags
+            .iter()
+            .filter(|d| d.severity == Severity::Error)
+            .count();
+        parse_warnings += diags
+            .iter()
+            .filter(|d| d.severity == Severity::Warning)
+            .count();
+    }
+    let crawl_errors = crawled
+        .diagnostics
+        .iter()
+        .filter(|d| d.severity == Severity::Error)
+        .count();
+    let summary = json!({
+        "catalogs": catalogs.iter().map(|c| c.display().to_string()).collect::<Vec<_>>(),
+        "files_read": crawled.stats.files_read,
+        "rules_by_language": crawled.stats.rules_by_language,
+        "skipped": crawled.stats.skipped,
+        "macros": crawled.macros.len(),
+        "crawl_errors": crawl_errors,
+        "crawl_warnings": crawled.stats.warnings,
+        "rules_with_parse_diagnostics": rules_with_diagnostics,
+        "parse_errors": parse_errors,
+        "parse_warnings": parse_warnings,
+        "indicators": n_indicators,
+    });
+    let meta = json!({
+        "summary": summary,
+        "crawl_diagnostics": crawled.diagnostics,
+        "macros": crawled.macros,
+    });
+    let rules: Vec<IndexedRule> = parsed.into_iter().map(|(r, _)| r).collect();
+    write_index(&global.index, &rules, &meta)
+        .with_context(|| format!("writing the index in {}", global.index.display()))?;
+    let index_time = started.elapsed() - crawl_time - parse_time;
+    pb.finish_and_clear();
+
+    let by_lang = crawled
+        .stats
+        .rules_by_language
+        .iter()
+        .map(|(l, n)| format!("{l} {n}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let skipped: usize = crawled.stats.skipped.values().sum();
+    let mut text = format!(
+        "indexed {} rules ({by_lang}) from {} files in {} catalog(s) into {}\n",
+        rules.len(),
+        crawled.stats.files_read,
+        catalogs.len(),
+        global.index.display()
+    );
+    text.push_str(&format!(
+        "  {} macros, {n_indicators} indicators; skipped {skipped} file(s)",
+        crawled.macros.len()
+    ));
+    if skipped > 0 {
+        let why = crawled
+            .stats
+            .skipped
+            .iter()
+            .map(|(k, n)| format!("{k} {n}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        text.push_str(&format!(" ({why})"));
+    }
+    text.push('\n');
+    text.push_str(&format!(
+        "  crawl: {crawl_errors} error(s), {} warning(s); parse: {parse_errors} error(s), {parse_warnings} warning(s) in {rules_with_diagnostics} rule(s)\n",
+        crawled.stats.warnings
+    ));
+    text.push_str(&format!(
+        "  time: crawl {:.0} ms, parse {:.0} ms, index {:.0} ms, total {:.0} ms\n",
+        crawl_time.as_secs_f64() * 1e3,
+        parse_time.as_secs_f64() * 1e3,
+        index_time.as_secs_f64() * 1e3,
+        started.elapsed().as_secs_f64() * 1e3
+    ));
+    if crawl_errors + parse_errors + parse_warnings > 0 {
+        text.push_str("  run `ruledex lint` for every finding with its position\n");
+    }
+    super::output::print(&text)?;
+
+    Ok(if args.strict && crawl_errors > 0 {
+        ExitCode::from(2)
+    } else {
+        ExitCode::SUCCESS
+    })
+}

@@ -168,3 +168,75 @@ fn corrupt_evtx_record_is_skipped_and_the_rest_loads() {
     assert!(events.len() < clean.len());
     assert!(events.len() > clean.len() / 2, "the rest still loads");
 }
+
+fn catalog_events() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("catalog/events")
+}
+
+#[test]
+fn catalog_samples_load_cleanly() {
+    let (events, report) = load_path(&catalog_events(), &FieldMap::default_map());
+    for d in &report.diagnostics {
+        print!("{}", d.render(None));
+    }
+    assert!(report.diagnostics.is_empty());
+    assert_eq!(report.files, 4);
+    assert_eq!(report.skipped_records, 0);
+    assert_eq!(events.len(), 37);
+}
+
+/// Every record of every sample file is listed in expected.yml, and the
+/// loader plus the default map give the field values it states.
+#[test]
+fn catalog_samples_match_expected_fields() {
+    let dir = catalog_events();
+    let text = std::fs::read_to_string(dir.join("expected.yml")).expect("expected.yml");
+    let doc: serde_yaml::Value = serde_yaml::from_str(&text).expect("expected.yml is YAML");
+    let map = FieldMap::default_map();
+    let files = doc["files"].as_sequence().expect("files list");
+    assert_eq!(files.len(), 4);
+    let mut problems = Vec::new();
+    for f in files {
+        let name = f["file"].as_str().expect("file name");
+        let (events, report) = load_file(&dir.join(name), &map);
+        assert!(
+            report.diagnostics.is_empty(),
+            "{name}: {:?}",
+            report.diagnostics
+        );
+        let records = f["records"].as_sequence().expect("records");
+        let listed: Vec<u64> = records
+            .iter()
+            .map(|r| r["record"].as_u64().expect("record"))
+            .collect();
+        let loaded: Vec<u64> = events.iter().map(|e| e.origin.record).collect();
+        assert_eq!(listed, loaded, "{name}: records listed vs loaded");
+        for (r, ev) in records.iter().zip(&events) {
+            let rules = f["rules"].as_sequence().expect("rules");
+            for rule in rules {
+                let rule = rule.as_str().expect("rule id");
+                let v = r["expect"][rule]["verdict"].as_str();
+                assert!(
+                    matches!(v, Some("match" | "no_match")),
+                    "{name} record {}: no verdict for {rule}",
+                    ev.origin.record
+                );
+            }
+            let Some(fields) = r["fields"].as_mapping() else {
+                continue;
+            };
+            for (k, want) in fields {
+                let k = k.as_str().expect("field name");
+                let want = want.as_str().expect("field values are strings");
+                if ev.get(k) != Some(want) {
+                    problems.push(format!(
+                        "{name} record {}: {k} = {:?}, expected {want:?}",
+                        ev.origin.record,
+                        ev.get(k)
+                    ));
+                }
+            }
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}

@@ -1,6 +1,7 @@
 //! Verbs of the command line, one module each.
 
 mod build;
+mod eval;
 mod lint;
 pub mod logger;
 mod output;
@@ -59,6 +60,8 @@ pub enum Command {
     Show(show::ShowArgs),
     /// List every rule the crawler or parser could not fully read, with positions.
     Lint(lint::LintArgs),
+    /// Evaluate rules against events and explain the verdicts.
+    Eval(eval::EvalArgs),
 }
 
 /// Runs the verb and returns the process exit code.
@@ -67,5 +70,6 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Build(a) => build::run(&cli.global, a),
         Command::Show(a) => show::run(&cli.global, a),
         Command::Lint(a) => lint::run(&cli.global, a),
+        Command::Eval(a) => eval::run(&cli.global, a),
     }
 }

@@ -43,7 +43,7 @@ use serde::Serialize;
 use walkdir::WalkDir;
 
 use crate::diag::{Diagnostic, Severity};
-use crate::macros::{self, MacroDef};
+use crate::macros::{self, MacroDef, MacroSet};
 use crate::rule::{Language, Rule};
 use fields::Fields;
 
@@ -71,6 +71,32 @@ pub struct CrawlStats {
     pub skipped: BTreeMap<String, usize>,
     /// How many warning diagnostics were produced.
     pub warnings: usize,
+}
+
+impl Crawl {
+    /// The macros indexed for lookup (first definition by path wins).
+    pub fn macro_set(&self) -> MacroSet {
+        MacroSet::new(self.macros.clone())
+    }
+
+    /// Whether any diagnostic is an error (the build then exits 2).
+    pub fn has_errors(&self) -> bool {
+        self.diagnostics
+            .iter()
+            .any(|d| d.severity == Severity::Error)
+    }
+}
+
+impl CrawlStats {
+    /// Rules kept, all languages together.
+    pub fn rules_total(&self) -> usize {
+        self.rules_by_language.values().sum()
+    }
+
+    /// Files skipped, all reasons together.
+    pub fn skipped_total(&self) -> usize {
+        self.skipped.values().sum()
+    }
 }
 
 /// What reading one file produced.

@@ -120,6 +120,15 @@ fn error_diagnostic(text: &str, path: &Path, e: &serde_yaml::Error) -> Diagnosti
             .with_note("YAML indentation must use spaces");
         }
     }
+    if message.contains("more than one document") {
+        return Diagnostic::file(
+            Severity::Error,
+            "invalid-yaml",
+            "file holds more than one YAML document; a rule file must hold one",
+            path,
+            second_document(text).map(|at| Span::new(at, at + 3)),
+        );
+    }
     // serde_yaml appends "at line L column C" to some messages; positions
     // are kept in the span, so drop the duplicate text.
     let short = strip_location_suffix(&message);
@@ -130,6 +139,25 @@ fn error_diagnostic(text: &str, path: &Path, e: &serde_yaml::Error) -> Diagnosti
         path,
         offset.map(|o| char_span(text, o)),
     )
+}
+
+/// The offset of the `---` marker that starts a second document: the
+/// first marker after some content.
+fn second_document(text: &str) -> Option<usize> {
+    let mut seen_content = false;
+    for start in line_starts(text) {
+        let line = text[start..].split('\n').next().unwrap_or("");
+        let is_marker = line.starts_with("---")
+            && matches!(line[3..].chars().next(), None | Some(' ' | '\t' | '\r'));
+        if is_marker && seen_content {
+            return Some(start);
+        }
+        let t = line.trim();
+        if !is_marker && !t.is_empty() && !t.starts_with('#') && !t.starts_with('%') {
+            seen_content = true;
+        }
+    }
+    None
 }
 
 /// The byte offset of a `serde_yaml` location, clamped to a char boundary.
@@ -443,6 +471,20 @@ mod tests {
         let d = err("x: {a: 1, a: 2}\n");
         assert_eq!(d.code, "duplicate-key");
         assert!(d.message.contains("`a`"), "{}", d.message);
+    }
+
+    #[test]
+    fn duplicate_after_comments_and_marker_and_crlf() {
+        let d = err("# c\n---\nid: 1\r\ntitle: x\r\nid: 2\r\n");
+        assert_eq!(d.message, "duplicate key `id` (lines 3 and 5)");
+    }
+
+    #[test]
+    fn second_document_is_pointed_at() {
+        let text = "--- # first\nid: 1\n---\nid: 2\n";
+        let d = err(text);
+        assert_eq!(d.code, "invalid-yaml");
+        assert_eq!(d.position(text), Some(Position { line: 3, column: 1 }));
     }
 
     #[test]

@@ -155,11 +155,65 @@ impl<'a> Lower<'a> {
     /// The source span of a whole expression, keywords and parentheses
     /// included where sqlparser leaves them out.
     fn expr_span(&self, e: &SqlExpr) -> Span {
-        let base = self.src_span(e).unwrap_or_default();
+        let mut base = self.src_span(e).unwrap_or_default();
+        // Composite shapes: the union of the operands' own (fixed) spans,
+        // since sqlparser's can stop short (JSON paths, `RLIKE`).
+        let parts: Vec<&SqlExpr> = match e {
+            SqlExpr::BinaryOp { left, right, .. } => vec![left, right],
+            SqlExpr::Like { expr, pattern, .. } | SqlExpr::ILike { expr, pattern, .. } => {
+                vec![expr, pattern]
+            }
+            SqlExpr::Between {
+                expr, low, high, ..
+            } => vec![expr, low, high],
+            SqlExpr::In {
+                expr,
+                target: ast::InTarget::List(list),
+                ..
+            } => std::iter::once(expr.as_ref()).chain(list).collect(),
+            SqlExpr::IsNull(x) | SqlExpr::IsNotNull(x) => vec![x],
+            _ => Vec::new(),
+        };
+        for p in parts {
+            let ps = self.expr_span(p);
+            if ps.is_empty() {
+                continue;
+            }
+            base = if base.is_empty() { ps } else { base.join(ps) };
+        }
         match e {
             // sqlparser gives `RLIKE` no span at all.
             SqlExpr::RLike { expr, pattern, .. } => {
                 self.balance(self.expr_span(expr).join(self.expr_span(pattern)))
+            }
+            SqlExpr::JsonAccess { value, .. } => {
+                // The path has no span: take the tokens glued to the
+                // column (`raw:event.name`), stopping at `::` casts.
+                let mut s = self.expr_span(value);
+                let mut i = self.toks.partition_point(|t| t.span.start < s.end);
+                let mut depth = 0usize;
+                while let Some(t) = self.toks.get(i) {
+                    let glued = match t.token {
+                        Token::LBracket => {
+                            depth += 1;
+                            true
+                        }
+                        Token::RBracket if depth > 0 => {
+                            depth -= 1;
+                            true
+                        }
+                        Token::Whitespace(_) | Token::DoubleColon | Token::EOF => depth > 0,
+                        Token::Colon | Token::Period | Token::Word(_) | Token::Number(..) => true,
+                        Token::SingleQuotedString(_) | Token::DoubleQuotedString(_) => depth > 0,
+                        _ => false,
+                    };
+                    if !glued || t.token == Token::EOF {
+                        break;
+                    }
+                    s = s.join(t.span);
+                    i += 1;
+                }
+                s
             }
             SqlExpr::UnaryOp { expr, .. } => {
                 // The operand's span; take the operator token before it.
@@ -672,10 +726,10 @@ impl<'a> Lower<'a> {
                     .collect::<Vec<_>>()
                     .join("."),
             ),
-            SqlExpr::JsonAccess { .. } | SqlExpr::CompoundFieldAccess { .. } => {
-                Some(self.text(self.expr_span(e)))
-            }
-            SqlExpr::Nested(inner) => self.field(inner),
+            SqlExpr::JsonAccess { value, path } => Some(format!("{}{path}", self.field(value)?)),
+            SqlExpr::CompoundFieldAccess { .. } => Some(self.text(self.expr_span(e))),
+            // `raw:path::string = 'x'` compares the field's value.
+            SqlExpr::Nested(inner) | SqlExpr::Cast { expr: inner, .. } => self.field(inner),
             _ => None,
         }
     }

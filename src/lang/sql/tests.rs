@@ -414,3 +414,135 @@ fn empty_and_garbage_do_not_panic() {
         assert!(!q.diagnostics.is_empty() || !q.stages.is_empty(), "{s:?}");
     }
 }
+
+#[test]
+fn negated_forms() {
+    for (cond, op) in [
+        ("not regexp_like(p, 'a.*', 'i')", CmpOp::Match),
+        ("p not ilike '%a%'", CmpOp::Like),
+        ("p not like '%a%'", CmpOp::Like),
+        ("p not rlike 'a.*'", CmpOp::Match),
+        ("a not between 1 and 2", CmpOp::Between),
+    ] {
+        let sql = format!("select * from t where {cond}");
+        let q = parse(&sql);
+        match where_expr(&q) {
+            Expr::Not { child } => match *child {
+                Expr::Cmp(c) => {
+                    assert_eq!(c.op, op, "{cond}");
+                    // The leaf's span covers the positive predicate.
+                    assert!(cond.contains(c.field.as_str()));
+                }
+                e => panic!("{cond}: {e:?}"),
+            },
+            e => panic!("{cond}: {e:?}"),
+        }
+    }
+}
+
+#[test]
+fn column_to_column_and_functions_of_columns_stay_scalar() {
+    for cond in ["a = b", "lower(a) = 'x'", "a = null", "len(a) > 3"] {
+        let sql = format!("select * from t where {cond}");
+        let q = parse(&sql);
+        match where_expr(&q) {
+            Expr::Scalar { span, .. } => assert_eq!(span.slice(&sql), cond),
+            e => panic!("{cond}: {e:?}"),
+        }
+    }
+}
+
+#[test]
+fn json_paths_and_casts_are_fields() {
+    let c = one("raw:event.name::string = 'x'");
+    assert_eq!(c.field, "raw:event.name");
+    let c = one("raw:a['b c'].d is null");
+    assert_eq!(c.field, "raw:a['b c'].d");
+    let c = one("t.user_name ilike 'adm%'");
+    assert_eq!(c.field, "t.user_name");
+}
+
+#[test]
+fn upper_case_sql() {
+    let sql = "SELECT * FROM T WHERE REGEXP_LIKE(QUERY, 'USE.*', 'is') AND STATUS IN ('A', 'B')";
+    let q = parse(sql);
+    let c = cmps(&q);
+    assert_eq!(c.len(), 2);
+    assert_eq!((c[0].field.as_str(), c[0].op), ("QUERY", CmpOp::Match));
+    assert!(!c[0].flags.case_sensitive);
+    // `s` (dot matches newline) is not in the flags: a note says so.
+    assert_eq!(q.diagnostics[0].code, "sql-regex-params");
+    assert_eq!(q.diagnostics[0].severity, Severity::Note);
+}
+
+#[test]
+fn select_exclude_and_count_without_group_by() {
+    let q = parse("select * exclude (a, b) from t");
+    match &q.stages.last().expect("stage").op {
+        Operator::Project { fields, keep } => {
+            assert_eq!(fields.len(), 2);
+            assert!(!keep);
+        }
+        o => panic!("{o:?}"),
+    }
+    let q = parse("select count(distinct user) from t where a = 1");
+    let stats = q
+        .stages
+        .iter()
+        .find_map(|s| match &s.op {
+            Operator::Stats { aggs, by, .. } => Some((aggs.clone(), by.clone())),
+            _ => None,
+        })
+        .expect("a stats stage");
+    assert!(stats.1.is_empty());
+    assert_eq!(stats.0[0].func, "dc");
+    assert_eq!(stats.0[0].field.as_deref(), Some("user"));
+}
+
+#[test]
+fn computed_select_items_are_assignments() {
+    let q = parse("select a, lower(b) as lb from t");
+    let eval = q
+        .stages
+        .iter()
+        .find_map(|s| match &s.op {
+            Operator::Eval { assignments } => Some(assignments.clone()),
+            _ => None,
+        })
+        .expect("an eval stage");
+    assert_eq!(eval.len(), 1);
+    assert_eq!(eval[0].name, "lb");
+    assert!(matches!(&eval[0].value, Scalar::Call { name, .. } if name == "lower"));
+}
+
+#[test]
+fn joins_become_join_stages() {
+    let q = parse("select * from a join b on a.id = b.id where a.x = 1");
+    let kinds: Vec<_> = q.stages.iter().map(|s| s.kind.as_str()).collect();
+    assert_eq!(kinds, ["from", "join", "where", "select"]);
+    match &q.stages[1].op {
+        Operator::Join {
+            kind,
+            fields,
+            subquery,
+        } => {
+            assert_eq!(kind.as_deref(), Some("inner"));
+            assert_eq!(fields, &["id"]);
+            assert!(
+                matches!(&subquery.stages[0].op, Operator::Source { tables } if tables == &["b"])
+            );
+        }
+        o => panic!("{o:?}"),
+    }
+}
+
+#[test]
+fn multiline_positions() {
+    let sql = "select *\nfrom t\nwhere a = 'x'\n  and and b = 'y'";
+    let q = parse(sql);
+    let d = &q.diagnostics[0];
+    assert_eq!(d.position(sql), Some(Position { line: 4, column: 7 }));
+    assert_eq!(cmps(&q).len(), 2);
+    let w = q.stages.iter().find(|s| s.kind == "where").expect("where");
+    assert_eq!(w.text, "where a = 'x'\n  and and b = 'y'");
+}

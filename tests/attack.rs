@@ -248,3 +248,30 @@ fn windows_gaps_exclude_covered_and_non_windows_techniques() {
         assert_eq!(g.tactics, vec!["discovery"]);
     }
 }
+
+#[test]
+fn spellings_roll_up_to_parents_with_the_real_bundle() {
+    let Some(a) = attack() else { return };
+    let cov = coverage(
+        &[
+            rule("r1", &["T1021.002"], &[]),
+            rule("r2", &["t1059.001", "T1059.001 "], &[]),
+            rule("r3", &["t1059_001"], &[]),
+        ],
+        Some(a),
+        &CoverageOptions::default(),
+    );
+    let find = |id: &str| cov.techniques.iter().find(|t| t.id == id);
+    let parent = find("T1021").expect("T1021 rolled up");
+    assert_eq!((parent.score, parent.direct), (1, 0));
+    assert_eq!(
+        parent.tactics[0].tactic.as_deref(),
+        Some("lateral-movement")
+    );
+    let csi = find("T1059").expect("T1059 rolled up");
+    assert_eq!(csi.score, 1);
+    assert_eq!(find("T1059.001").map(|t| t.score), Some(1));
+    assert_eq!(cov.findings.len(), 1);
+    assert_eq!(cov.findings[0].kind, FindingKind::MalformedId);
+    assert_eq!(cov.findings[0].path, PathBuf::from("r3.yml"));
+}

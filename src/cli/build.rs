@@ -26,6 +26,14 @@ pub struct BuildArgs {
     /// Exit with status 2 when any rule file could not be read.
     #[arg(long)]
     pub strict: bool,
+    /// Sample events to evaluate every rule against, writing
+    /// `<reports>/eval.{txt,json,csv}` (repeatable). Default: each
+    /// catalog's `events/` directory, when it has one.
+    #[arg(long = "events", value_name = "PATH")]
+    pub events: Vec<PathBuf>,
+    /// Skip the evaluation step.
+    #[arg(long)]
+    pub no_eval: bool,
 }
 
 /// The embedded default catalog: `./catalog` when run from a checkout,
@@ -54,6 +62,43 @@ fn spinner(msg: &'static str) -> ProgressBar {
     pb.set_message(msg);
     pb.enable_steady_tick(std::time::Duration::from_millis(100));
     pb
+}
+
+/// Evaluates `rules` over `events` and writes `eval.{txt,json,csv}` into
+/// the reports directory.
+fn evaluate_into_reports(
+    global: &Global,
+    rules: &[ruledex::rule::Rule],
+    macros: Vec<ruledex::macros::MacroDef>,
+    events: &[PathBuf],
+) -> anyhow::Result<()> {
+    let started = Instant::now();
+    let macros = super::eval::with_catalog_macros(macros);
+    let (loaded, load) = super::eval::load_events(events, None)?;
+    let report = super::eval::all_report(rules, &macros, &loaded, &Default::default());
+    let dir = &global.reports;
+    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    let write = |name: &str, text: String| {
+        let path = dir.join(name);
+        std::fs::write(&path, text).with_context(|| format!("writing {}", path.display()))
+    };
+    write("eval.txt", report.text())?;
+    write("eval.json", serde_json::to_string_pretty(&report)?)?;
+    write("eval.csv", report.csv()?)?;
+    super::output::print(&format!(
+        "evaluated {} rules over {} ({}) in {:.0} ms: {} with hits, {} not evaluable; wrote {}/eval.{{txt,json,csv}}\n",
+        rules.len(),
+        events
+            .iter()
+            .map(|e| e.display().to_string())
+            .collect::<Vec<_>>()
+            .join(", "),
+        load.summary(),
+        started.elapsed().as_secs_f64() * 1e3,
+        report.rules_with_hits,
+        report.not_evaluable_rules,
+        dir.display()
+    ))
 }
 
 /// Runs `build`.
@@ -178,6 +223,22 @@ pub fn run(global: &Global, args: BuildArgs) -> anyhow::Result<ExitCode> {
         text.push_str("  run `ruledex lint` for every finding with its position\n");
     }
     super::output::print(&text)?;
+
+    if !args.no_eval {
+        let events: Vec<PathBuf> = if args.events.is_empty() {
+            catalogs
+                .iter()
+                .map(|c| c.join("events"))
+                .filter(|e| e.is_dir())
+                .collect()
+        } else {
+            args.events.clone()
+        };
+        if !events.is_empty() {
+            let all: Vec<_> = rules.iter().map(|r| r.rule.clone()).collect();
+            evaluate_into_reports(global, &all, crawled.macros.clone(), &events)?;
+        }
+    }
 
     Ok(if args.strict && crawl_errors > 0 {
         ExitCode::from(2)

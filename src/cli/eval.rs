@@ -81,9 +81,14 @@ pub fn macro_set(catalog: &Catalog, extra: &[PathBuf]) -> anyhow::Result<MacroSe
             serde_json::from_value(stored.clone()).context("reading the index's macros")?;
         defs.extend(d);
     }
+    Ok(with_catalog_macros(defs))
+}
+
+/// `defs` followed by the catalog's own `macros.conf`, as one set.
+pub fn with_catalog_macros(mut defs: Vec<MacroDef>) -> MacroSet {
     let builtin = PathBuf::from("catalog/macros.conf");
     defs.extend(macros::parse_macros_conf(CATALOG_MACROS, &builtin).0);
-    Ok(MacroSet::new(defs))
+    MacroSet::new(defs)
 }
 
 /// Loads every `--events` path with the field map.
@@ -279,11 +284,16 @@ fn run_all(
 /// The `--all` report: per rule, and not-evaluable reasons grouped.
 #[derive(Serialize)]
 pub struct AllReport {
-    events: usize,
-    rules: usize,
-    rules_with_hits: usize,
-    not_evaluable_rules: usize,
-    reasons: BTreeMap<String, usize>,
+    /// Events evaluated.
+    pub events: usize,
+    /// Rules evaluated.
+    pub rules: usize,
+    /// Rules with at least one result.
+    pub rules_with_hits: usize,
+    /// Rules that could not be evaluated.
+    pub not_evaluable_rules: usize,
+    /// Not-evaluable reasons, grouped, with rule counts.
+    pub reasons: BTreeMap<String, usize>,
     lines: Vec<RuleLine>,
 }
 
@@ -300,8 +310,13 @@ pub fn all_report(
     let mut lines = Vec::new();
     for (rule, o) in rules.iter().zip(&outcomes) {
         let why: Vec<String> = o.not_evaluable.iter().map(|r| r.render()).collect();
-        for r in &o.not_evaluable {
-            *reasons.entry(reason_group(&r.message)).or_default() += 1;
+        let groups: std::collections::BTreeSet<String> = o
+            .not_evaluable
+            .iter()
+            .map(|r| reason_group(&r.message))
+            .collect();
+        for g in groups {
+            *reasons.entry(g).or_default() += 1;
         }
         let status = if !why.is_empty() {
             "not evaluable"
@@ -339,13 +354,15 @@ fn reason_group(message: &str) -> String {
 }
 
 impl AllReport {
-    fn text(&self) -> String {
+    /// The report as tables.
+    pub fn text(&self) -> String {
         let mut t = table();
         t.set_header(vec![
             "Rule", "Lang", "Title", "Matched", "Results", "Status",
         ]);
         for l in &self.lines {
             let status = match l.not_evaluable.first() {
+                Some(r) if r.starts_with("not evaluable") => r.clone(),
                 Some(r) => format!("{}: {r}", l.status),
                 None => l.status.clone(),
             };

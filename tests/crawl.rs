@@ -212,11 +212,13 @@ fn fixture_catalog_crawl() {
         .find(|d| d.code == "duplicate-id")
         .expect("duplicate-id diagnostic");
     assert_eq!(dup.severity, Severity::Error);
-    assert!(
-        dup.message.contains("dup_id_a.yml") && dup.message.contains("dup_id_b.yml"),
-        "{}",
-        dup.message
-    );
+    let text = format!("{} {}", dup.message, dup.notes.join(" "));
+    assert!(dup.message.contains("dup_id_a.yml"), "{text}");
+    assert!(dup
+        .path
+        .as_ref()
+        .is_some_and(|p| p.ends_with("dup_id_b.yml")));
+    assert!(text.contains("dup_id_b.yml"), "{text}");
 
     // One rule per format.
     let sc = c

@@ -308,15 +308,18 @@ fn duplicate_id(rule: &Rule, first: &Path) -> Diagnostic {
         Severity::Error,
         "duplicate-id",
         format!(
-            "rule id `{}` is also used by {}; this file ({}) is skipped",
+            "rule id `{}` is already used by {}; skipped",
             rule.id,
-            first.display(),
-            rule.path.display()
+            first.display()
         ),
         &rule.path,
         yaml::top_level_key_span(&rule.yaml, "id"),
     )
-    .with_note(format!("kept: {}", first.display()))
+    .with_note(format!(
+        "kept {}, skipped {} (the first by path order wins)",
+        first.display(),
+        rule.path.display()
+    ))
 }
 
 /// Warnings for macros defined twice with the same arity (the first, by

@@ -106,14 +106,10 @@ fn error_diagnostic(text: &str, path: &Path, e: &serde_yaml::Error) -> Diagnosti
     }
     if let Some(off) = offset {
         if let Some(tab) = tab_in_indentation(text, off) {
-            let pos = Position::of(text, tab);
             return Diagnostic::file(
                 Severity::Error,
                 "tab-indentation",
-                format!(
-                    "tab character used for indentation at line {} column {}",
-                    pos.line, pos.column
-                ),
+                "tab character used for indentation",
                 path,
                 Some(Span::new(tab, tab + 1)),
             )

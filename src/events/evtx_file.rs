@@ -172,18 +172,17 @@ fn load_record(path: &Path, record: EvtxRecord<'_>, out: &mut FileLoad) {
 
 /// Drops a leading `<?xml …?>` declaration and the whitespace after it:
 /// Splunk's `_raw` for Windows events starts at `<Event`.
-fn strip_declaration(xml: String) -> String {
-    let trimmed = xml.trim_start();
-    if trimmed.starts_with("<?xml") {
-        if let Some(end) = trimmed.find("?>") {
-            return trimmed[end + 2..].trim_start().to_string();
+fn strip_declaration(mut xml: String) -> String {
+    let mut cut = xml.len() - xml.trim_start().len();
+    if xml[cut..].starts_with("<?xml") {
+        if let Some(end) = xml[cut..].find("?>") {
+            let rest = &xml[cut + end + 2..];
+            cut += end + 2 + (rest.len() - rest.trim_start().len());
         }
     }
-    if trimmed.len() == xml.len() {
-        xml
-    } else {
-        trimmed.to_string()
-    }
+    // In place: the record's XML is the biggest string of the event.
+    xml.drain(..cut);
+    xml
 }
 
 /// A string value that held lone surrogates: how the crate rendered it and

@@ -23,6 +23,7 @@
 //! extractions give none, but an empty unnamed `Data` still takes its index
 //! so the numbering stays stable.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 use quick_xml::events::{BytesStart, Event as XmlEvent};
@@ -61,7 +62,7 @@ pub(crate) struct XmlError {
 
 /// Scans `text` for `<Event>` elements and passes each to `found`, stopping
 /// at the first syntax error.
-pub(crate) fn scan(text: &str, found: &mut dyn FnMut(XmlRecord)) -> Result<(), XmlError> {
+pub(crate) fn scan<'a>(text: &'a str, found: &mut dyn FnMut(XmlRecord)) -> Result<(), XmlError> {
     let mut reader = Reader::from_str(text);
     let config = reader.config_mut();
     // Our own stack checks end names inside events; outside them a stray
@@ -69,7 +70,7 @@ pub(crate) fn scan(text: &str, found: &mut dyn FnMut(XmlRecord)) -> Result<(), X
     config.check_end_names = false;
     config.allow_unmatched_ends = true;
 
-    let mut builder: Option<Builder> = None;
+    let mut builder: Option<Builder<'a>> = None;
     loop {
         let before = reader.buffer_position() as usize;
         let event = match reader.read_event() {
@@ -98,7 +99,7 @@ pub(crate) fn scan(text: &str, found: &mut dyn FnMut(XmlRecord)) -> Result<(), X
             }
             (None, XmlEvent::Start(e)) if e.local_name().as_ref() == "Event" => {
                 let mut b = Builder::new(before);
-                b.start(&e);
+                b.start(&e, name_at(text, before, &e));
                 builder = Some(b);
             }
             (None, XmlEvent::Empty(e)) if e.local_name().as_ref() == "Event" => {
@@ -111,15 +112,15 @@ pub(crate) fn scan(text: &str, found: &mut dyn FnMut(XmlRecord)) -> Result<(), X
                 });
             }
             (None, _) => {}
-            (Some(b), XmlEvent::Start(e)) => b.start(&e),
+            (Some(b), XmlEvent::Start(e)) => b.start(&e, name_at(text, before, &e)),
             (Some(b), XmlEvent::Empty(e)) => {
-                b.start(&e);
+                b.start(&e, name_at(text, before, &e));
                 b.end();
             }
             (Some(b), XmlEvent::End(e)) => {
                 let name = e.local_name();
-                if b.stack.last().map(|f| f.name.as_str()) != Some(name.as_ref()) {
-                    let expected = b.stack.last().map_or("", |f| f.name.as_str()).to_string();
+                if b.stack.last().map(|f| f.name.as_ref()) != Some(name.as_ref()) {
+                    let expected = b.stack.last().map_or("", |f| f.name.as_ref()).to_string();
                     return Err(err(format!(
                         "expected </{expected}>, found </{}>",
                         name.as_ref()
@@ -155,6 +156,18 @@ pub(crate) fn scan(text: &str, found: &mut dyn FnMut(XmlRecord)) -> Result<(), X
     }
 }
 
+/// The local name of the tag that starts at `at`, borrowed from `text`
+/// when it can be (it always can for a tag read from `text`), so that
+/// opening an element allocates nothing.
+fn name_at<'a>(text: &'a str, at: usize, e: &BytesStart<'_>) -> Cow<'a, str> {
+    let qname = e.name();
+    let qname = qname.as_ref();
+    match text.get(at + 1..at + 1 + qname.len()) {
+        Some(q) if q == qname => Cow::Borrowed(q.rsplit(':').next().unwrap_or(q)),
+        _ => Cow::Owned(e.local_name().as_ref().to_string()),
+    }
+}
+
 /// The five entities XML predefines.
 fn predefined_entity(name: &str) -> Option<&'static str> {
     Some(match name {
@@ -168,9 +181,9 @@ fn predefined_entity(name: &str) -> Option<&'static str> {
 }
 
 /// One open element inside an event.
-struct Frame {
+struct Frame<'a> {
     /// Local name.
-    name: String,
+    name: Cow<'a, str>,
     /// Whether it has child elements (then its text is layout, not a value).
     has_child: bool,
     /// The `Name` attribute, for `EventData/Data`.
@@ -178,17 +191,17 @@ struct Frame {
 }
 
 /// Builds one event's fields from the elements inside `<Event>`.
-struct Builder {
+struct Builder<'a> {
     start: usize,
-    stack: Vec<Frame>,
+    stack: Vec<Frame<'a>>,
     text: String,
     fields: Fields,
     unnamed_data: usize,
     warnings: usize,
 }
 
-impl Builder {
-    fn new(start: usize) -> Builder {
+impl<'a> Builder<'a> {
+    fn new(start: usize) -> Builder<'a> {
         Builder {
             start,
             stack: Vec::with_capacity(8),
@@ -201,7 +214,7 @@ impl Builder {
 
     /// Which top-level part of the event (`System`, `EventData`…) we are in.
     fn section(&self) -> &str {
-        self.stack.get(1).map_or("", |f| f.name.as_str())
+        self.stack.get(1).map_or("", |f| f.name.as_ref())
     }
 
     fn add(&mut self, name: &str, value: &str) {
@@ -211,11 +224,10 @@ impl Builder {
         push(&mut self.fields, name, value);
     }
 
-    fn start(&mut self, e: &BytesStart<'_>) {
+    fn start(&mut self, e: &BytesStart<'_>, name: Cow<'a, str>) {
         if let Some(parent) = self.stack.last_mut() {
             parent.has_child = true;
         }
-        let name = e.local_name().as_ref().to_string();
         self.stack.push(Frame {
             name,
             has_child: false,
@@ -230,11 +242,11 @@ impl Builder {
                 continue;
             }
             let value = match attr.normalized_value(XmlVersion::Implicit1_0) {
-                Ok(v) => v.into_owned(),
+                Ok(v) => v,
                 Err(_) => {
                     // A bad character reference; keep the raw text, marked.
                     self.warnings += 1;
-                    attr.value.replace("&#", "\u{FFFD}&#")
+                    Cow::Owned(attr.value.replace("&#", "\u{FFFD}&#"))
                 }
             };
             self.attribute(depth, key, &value);
@@ -244,7 +256,7 @@ impl Builder {
     /// Handles one attribute of the element just opened at `depth`.
     fn attribute(&mut self, depth: usize, key: &str, value: &str) {
         let elem = self.stack[depth - 1].name.clone();
-        match (self.section(), depth, elem.as_str(), key) {
+        match (self.section(), depth, elem.as_ref(), key) {
             (_, 1, _, _) => {}
             ("System", 3, "Provider", "Name") => {
                 self.add("Provider_Name", value);
@@ -279,7 +291,7 @@ impl Builder {
         }
         let text = std::mem::take(&mut self.text);
         let depth = self.stack.len() + 1;
-        match (self.section(), depth, frame.name.as_str()) {
+        match (self.section(), depth, frame.name.as_ref()) {
             (_, 1, _) => {}
             ("System", 3, "EventID") => {
                 self.add("EventID", &text);

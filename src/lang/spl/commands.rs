@@ -32,12 +32,21 @@ impl Ctx<'_> {
         t.span.slice(self.src)
     }
 
-    /// The arguments re-lexed for the expression grammar.
-    fn expr_tokens(&self) -> Vec<Token> {
-        match self.args.first() {
-            Some(first) => lexer::lex(self.src, first.span.start, self.end, Mode::Expr).tokens,
-            None => Vec::new(),
-        }
+    /// The arguments re-lexed for the expression grammar. Quote and
+    /// macro problems were reported by the first lexing pass; only
+    /// findings new to expression mode are kept.
+    fn expr_tokens(&self, diags: &mut Vec<Diagnostic>) -> Vec<Token> {
+        let Some(first) = self.args.first() else {
+            return Vec::new();
+        };
+        let lexed = lexer::lex(self.src, first.span.start, self.end, Mode::Expr);
+        diags.extend(
+            lexed
+                .diagnostics
+                .into_iter()
+                .filter(|d| d.code == "missing-space"),
+        );
+        lexed.tokens
     }
 }
 
@@ -49,11 +58,11 @@ pub fn parse_command(name: &str, ctx: &Ctx, diags: &mut Vec<Diagnostic>) -> Oper
             logic: Logic::Search,
         },
         "where" => Operator::Filter {
-            expr: expr::parse_where(ctx.src, &ctx.expr_tokens(), diags),
+            expr: expr::parse_where(ctx.src, &ctx.expr_tokens(diags), diags),
             logic: Logic::ThreeValued,
         },
         "eval" => Operator::Eval {
-            assignments: expr::parse_eval(ctx.src, &ctx.expr_tokens(), diags),
+            assignments: expr::parse_eval(ctx.src, &ctx.expr_tokens(diags), diags),
         },
         "regex" => parse_regex(ctx),
         "rex" => parse_rex(ctx),

@@ -244,6 +244,7 @@ impl<'a, 'd> ExprParser<'a, 'd> {
         self.depth += 1;
         let mut items = vec![self.parse_and()];
         loop {
+            self.skip_stray_parens();
             if self.at_keyword("OR") {
                 self.pos += 1;
                 items.push(self.parse_and());
@@ -260,9 +261,20 @@ impl<'a, 'd> ExprParser<'a, 'd> {
         logic(BinOp::Or, items)
     }
 
+    /// At the top level of an expression every `)` is stray (the stage
+    /// splitter reported it); skipping it lets the expression go on.
+    fn skip_stray_parens(&mut self) {
+        if self.depth == 1 {
+            while self.peek_kind() == Some(TokenKind::RParen) {
+                self.pos += 1;
+            }
+        }
+    }
+
     fn parse_and(&mut self) -> Ast {
         let mut items = vec![self.parse_not()];
         loop {
+            self.skip_stray_parens();
             if self.at_keyword("AND") {
                 self.pos += 1;
                 items.push(self.parse_not());
@@ -799,7 +811,7 @@ mod tests {
 
     fn where_(src: &str) -> (Expr, Vec<Diagnostic>) {
         let lx = lex(src, 0, src.len(), Mode::Expr);
-        let mut d = Vec::new();
+        let mut d = lx.diagnostics.clone();
         (parse_where(src, &lx.tokens, &mut d), d)
     }
 
@@ -920,9 +932,16 @@ mod tests {
 
     #[test]
     fn recovery_and_depth() {
-        let (e, d) = where_(r#"match(p,"a") ANDmatch(p,"b")"#);
+        let (e, d) = where_(r#"match(p,"a") Xmatch(p,"b")"#);
         assert_eq!(d[0].code, "missing-operator");
         assert_eq!(shape(&e), "and(p match \"a\",scalar)");
+        let (e, d) = where_(r#"match(p,"a") ANDmatch(p,"b")"#);
+        assert_eq!(d[0].code, "missing-space");
+        assert_eq!(shape(&e), "and(p match \"a\",p match \"b\")");
+        // A stray `)` (reported by the splitter) does not end the condition.
+        let (e, d) = where_(r#"a=1 and !b=2) or c=3"#);
+        assert!(d.is_empty(), "{d:?}");
+        assert_eq!(shape(&e), "or(and(a eq 1,not(b eq 2)),c eq 3)");
         let (_, d) = where_(&format!("{}x=1", "(".repeat(3000)));
         assert!(d.iter().any(|d| d.code == "too-deep"));
         let long = vec!["a"; 5000].join(" + ");

@@ -458,6 +458,28 @@ impl Lexer<'_> {
                 break;
             }
         }
+        // `ANDmatch(`: a keyword glued to a function call. Splunk rejects
+        // it; reading it as `AND match(` keeps the predicate.
+        let word = &self.src[start..self.pos];
+        if self.peek(0) == Some(b'(') {
+            for kw in ["AND", "OR", "XOR", "NOT"] {
+                let glued = word
+                    .strip_prefix(kw)
+                    .is_some_and(|rest| rest.starts_with(|c: char| c.is_ascii_lowercase()));
+                if glued {
+                    let split = start + kw.len();
+                    self.out.diagnostics.push(Diagnostic::logic(
+                        Severity::Warning,
+                        "missing-space",
+                        format!("`{kw}` is glued to the function after it; read as `{kw} ...`"),
+                        Span::new(start, self.pos),
+                    ));
+                    self.push(TokenKind::Word, start, split);
+                    self.push(TokenKind::Word, split, self.pos);
+                    return;
+                }
+            }
+        }
         self.push(TokenKind::Word, start, self.pos);
     }
 }
@@ -786,6 +808,23 @@ mod tests {
                 (Word, "x"),
             ]
         );
+    }
+
+    #[test]
+    fn glued_keyword_is_split() {
+        use TokenKind::*;
+        let src = r#"a ANDmatch(x,"y") ORlike(x) ORx"#;
+        let lx = lex(src, 0, src.len(), Mode::Expr);
+        let got: Vec<_> = lx
+            .tokens
+            .iter()
+            .map(|t| (t.kind, t.span.slice(src)))
+            .collect();
+        assert_eq!(&got[..3], &[(Word, "a"), (Word, "AND"), (Word, "match")]);
+        assert!(got.contains(&(Word, "OR")) && got.contains(&(Word, "ORx")));
+        assert_eq!(lx.diagnostics.len(), 2);
+        assert_eq!(lx.diagnostics[0].code, "missing-space");
+        assert_eq!(lx.diagnostics[0].span, Some(Span::new(2, 10)));
     }
 
     #[test]

@@ -6,7 +6,7 @@
 //! keywords count only when upper-case: a lower-case `or` is a term.
 
 use crate::diag::{Diagnostic, Severity, Span};
-use crate::ir::{Cmp, CmpOp, Expr, Flags, Literal, Scalar, Term, Wildcard};
+use crate::ir::{Cmp, CmpOp, Expr, Flags, Literal, MacroCall, Scalar, Term, Wildcard};
 
 use super::lexer::{self, Token, TokenKind};
 use super::MAX_DEPTH;
@@ -308,6 +308,7 @@ impl SearchParser<'_, '_> {
         if in_kw && self.peek_at(2).map(|t| t.kind) == Some(TokenKind::LParen) {
             self.pos += 3;
             let mut values = Vec::new();
+            let mut macros = Vec::new();
             let mut cs = false;
             let mut end = next.span.end;
             while let Some(v) = self.peek() {
@@ -319,6 +320,12 @@ impl SearchParser<'_, '_> {
                     }
                     TokenKind::Comma => self.pos += 1,
                     TokenKind::Pipe | TokenKind::LParen | TokenKind::RBracket => break,
+                    TokenKind::Macro => {
+                        // A macro expanding to list items (`IN (`names`)`).
+                        macros.push(lexer::macro_call(self.src, v.span));
+                        end = v.span.end;
+                        self.pos += 1;
+                    }
                     _ => match self.parse_value() {
                         Some((lit, c, span)) => {
                             cs |= c;
@@ -338,6 +345,9 @@ impl SearchParser<'_, '_> {
                 }
             }
             let span = Span::new(t.span.start, end);
+            if !macros.is_empty() {
+                return Some(in_with_macros(field, values, macros, span));
+            }
             return Some(Expr::Cmp(search_cmp(field, CmpOp::In, values, span, cs)));
         }
         None
@@ -396,6 +406,27 @@ impl SearchParser<'_, '_> {
             },
             span,
         }
+    }
+}
+
+/// `f IN (a, `m`)`: the list is only known once the macro is expanded,
+/// so the condition is kept as a `Scalar` call `in(f, "a", macro("`m`"))`
+/// that the evaluator reports as unknown; it yields no predicate.
+fn in_with_macros(field: String, values: Vec<Literal>, macros: Vec<MacroCall>, span: Span) -> Expr {
+    let mut args = vec![Scalar::Field { name: field }];
+    args.extend(values.into_iter().map(|lit| Scalar::Str { lit }));
+    args.extend(macros.into_iter().map(|m| Scalar::Call {
+        name: "macro".into(),
+        args: vec![Scalar::Str {
+            lit: Literal::plain(&format!("`{}`", m.name)),
+        }],
+    }));
+    Expr::Scalar {
+        expr: Scalar::Call {
+            name: "in".into(),
+            args,
+        },
+        span,
     }
 }
 
@@ -558,6 +589,14 @@ mod tests {
     fn macros_and_subsearches() {
         let (e, _) = parse("`m(1)` x [search y | head 1]");
         assert_eq!(shape(&e), "and(`m`,x,scalar)");
+        let (e, d) = parse("f IN (`names`, a) g=1");
+        assert!(d.is_empty(), "{d:?}");
+        assert_eq!(shape(&e), "and(scalar,geq1)");
+        let Expr::And { children } = e else { panic!() };
+        let Expr::Scalar { span, .. } = &children[0] else {
+            panic!()
+        };
+        assert_eq!(*span, Span::new(0, 17));
     }
 
     #[test]

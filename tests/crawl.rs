@@ -408,3 +408,47 @@ fn corpus_macro_yaml_parses_directly() {
         ("security_content_ctime", 1)
     );
 }
+
+#[test]
+fn team_catalog_macros_conf_loads_cleanly() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("catalog/macros.conf");
+    let Ok(text) = std::fs::read_to_string(&path) else {
+        eprintln!("skipping: {} not found", path.display());
+        return;
+    };
+    let (defs, diags) = ruledex::macros::parse_macros_conf(&text, &path);
+    assert!(
+        diags.iter().all(|d| d.severity != Severity::Error),
+        "{diags:?}"
+    );
+    let set = MacroSet::new(defs);
+    assert!(set.get("get_endpoint_data", 0).is_some());
+    assert!(set.get("get_endpoint_data_sysmon", 0).is_some());
+}
+
+/// Every truncation of every fixture (cut mid-key, mid-quote, mid-UTF-8
+/// sequence) must give a rule or diagnostics, never a panic.
+#[test]
+fn truncated_fixtures_never_panic() {
+    let mut files = 0;
+    for entry in walkdir::WalkDir::new(fixtures()) {
+        let entry = entry.expect("walk fixtures");
+        if !entry.file_type().is_file() {
+            continue;
+        }
+        let bytes = std::fs::read(entry.path()).expect("read fixture");
+        for cut in 0..=bytes.len() {
+            let path = entry.path();
+            match read_rule_file(path, &bytes[..cut]) {
+                Ok((rule, _)) => assert!(!rule.id.is_empty()),
+                Err(diags) => assert!(!diags.is_empty(), "{} cut at {cut}", path.display()),
+            }
+            if path.file_name().is_some_and(|n| n == "macros.conf") {
+                let text = String::from_utf8_lossy(&bytes[..cut]);
+                let _ = ruledex::macros::parse_macros_conf(&text, path);
+            }
+        }
+        files += 1;
+    }
+    assert!(files >= 10, "{files}");
+}

@@ -92,7 +92,7 @@ fn every_sentinel_query_parses_or_is_diagnosed() {
         let q = kql::parse(text);
         assert!(
             !q.stages.is_empty() || !q.diagnostics.is_empty(),
-            "{}: no stages and no diagnostic",
+            "{}: no stages and no diagnostic: {text:?}",
             path.display()
         );
         for d in &q.diagnostics {

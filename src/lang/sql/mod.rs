@@ -76,6 +76,11 @@ const MAX_REPAIRS: usize = 8;
 /// overflow.
 const RECURSION_LIMIT: usize = 64;
 
+/// More `AND`/`OR` operators than this are refused: sqlparser builds a
+/// chain of them as a tree as deep as the chain, and walking (or dropping)
+/// a much deeper tree can overflow the stack. Real rules use well under 100.
+const MAX_BOOL_OPS: usize = 1000;
+
 /// Keywords that rule authors glue to the next word (`whereevent_time`),
 /// longest first so `order` wins over `or`.
 const GLUED_KEYWORDS: &[&str] = &[
@@ -106,6 +111,20 @@ pub fn parse(logic: &str) -> Query {
                 return finish(tolerant_prefix(logic, &src, at, &placeholders), diagnostics);
             }
         };
+        if let Some(t) = toks
+            .iter()
+            .filter(|t| matches!(clauses::keyword(t), Some(Keyword::AND | Keyword::OR)))
+            .nth(MAX_BOOL_OPS)
+        {
+            diagnostics.push(Diagnostic::logic(
+                Severity::Error,
+                "sql-too-complex",
+                format!("more than {MAX_BOOL_OPS} `and`/`or` operators; conditions are not read"),
+                src.span_to_logic(t.span),
+            ));
+            let q = tolerant(logic, &src, &toks, &placeholders, false);
+            return finish(q.stages, diagnostics);
+        }
         let parsed = Parser::new(&DIALECT)
             .with_recursion_limit(RECURSION_LIMIT)
             .with_tokens_with_locations(raw)
@@ -130,7 +149,7 @@ pub fn parse(logic: &str) -> Query {
                     message,
                     span,
                 ));
-                let mut q = tolerant(logic, &src, &toks, &placeholders);
+                let mut q = tolerant(logic, &src, &toks, &placeholders, true);
                 diagnostics.append(&mut q.diagnostics);
                 return finish(q.stages, diagnostics);
             }
@@ -356,15 +375,22 @@ fn tolerant_prefix(
 ) -> Vec<Stage> {
     let prefix = src.masked(Span::new(0, at));
     match prefix.tokenize() {
-        Ok((_, toks)) => tolerant(logic, &prefix, &toks, placeholders).stages,
+        Ok((_, toks)) => tolerant(logic, &prefix, &toks, placeholders, true).stages,
         Err(_) => Vec::new(),
     }
 }
 
 /// The tolerant reader: clauses found by the splitter, conditions parsed
 /// one by one (down to single conjuncts), so one bad spot loses only the
-/// predicate it is in.
-fn tolerant(logic: &str, src: &Source, toks: &[Tok], placeholders: &[Placeholder]) -> Query {
+/// predicate it is in. Without `read_conditions`, condition clauses become
+/// `Unsupported` stages.
+fn tolerant(
+    logic: &str,
+    src: &Source,
+    toks: &[Tok],
+    placeholders: &[Placeholder],
+    read_conditions: bool,
+) -> Query {
     let sig = clauses::significant(toks);
     let start = sig
         .iter()
@@ -416,6 +442,12 @@ fn tolerant(logic: &str, src: &Source, toks: &[Tok], placeholders: &[Placeholder
                     tables: vec![name.replace('"', "")],
                 };
                 stages.push(stage("from", span, op));
+            }
+            Clause::Where | Clause::Having | Clause::Qualify if !read_conditions => {
+                let op = Operator::Unsupported {
+                    command: clause.kind().to_string(),
+                };
+                stages.push(stage(clause.kind(), span, op));
             }
             Clause::Where | Clause::Having | Clause::Qualify => {
                 let b = body(span, 1);

@@ -546,3 +546,27 @@ fn multiline_positions() {
     let w = q.stages.iter().find(|s| s.kind == "where").expect("where");
     assert_eq!(w.text, "where a = 'x'\n  and and b = 'y'");
 }
+
+#[test]
+fn huge_condition_chains_are_refused_not_overflowed() {
+    let sql = format!(
+        "select * from t where {}",
+        vec!["a = 1"; 5000].join(" and ")
+    );
+    let q = parse(&sql);
+    assert_eq!(q.diagnostics[0].code, "sql-too-complex");
+    let kinds: Vec<_> = q.stages.iter().map(|s| s.kind.as_str()).collect();
+    assert_eq!(kinds, ["from", "where", "select"]);
+    // Deep parentheses and NOT chains hit sqlparser's recursion limit.
+    for sql in [
+        format!(
+            "select * from t where {}a = 1{}",
+            "(".repeat(5000),
+            ")".repeat(5000)
+        ),
+        format!("select * from t where {}a = 1", "not ".repeat(5000)),
+    ] {
+        let q = parse(&sql);
+        assert_eq!(q.diagnostics[0].severity, Severity::Error);
+    }
+}

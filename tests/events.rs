@@ -240,3 +240,127 @@ fn catalog_samples_match_expected_fields() {
     }
     assert!(problems.is_empty(), "{}", problems.join("\n"));
 }
+
+/// A tiny deterministic generator, so damage is the same on every run.
+struct Lcg(u64);
+
+impl Lcg {
+    fn next(&mut self, below: usize) -> usize {
+        self.0 = self
+            .0
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        ((self.0 >> 33) as usize) % below.max(1)
+    }
+}
+
+/// Damaged EVTX input (flipped bytes anywhere, truncation) never panics:
+/// every damaged copy loads what it can and reports the rest.
+#[test]
+fn damaged_evtx_never_panics() {
+    let Some(shared) = shared() else { return };
+    let dir = shared.join("corpus/events/evtx-attack-samples");
+    let map = FieldMap::default_map();
+    let mut files: Vec<PathBuf> = walkdir::WalkDir::new(&dir)
+        .into_iter()
+        .filter_map(Result::ok)
+        .filter(|e| e.path().extension().is_some_and(|x| x == "evtx"))
+        .map(|e| e.into_path())
+        .collect();
+    files.sort();
+    let mut rng = Lcg(3);
+    let mut damaged_reports = 0;
+    for round in 0..120 {
+        let path = &files[rng.next(files.len())];
+        let mut bytes = std::fs::read(path).expect("readable");
+        match round % 4 {
+            // Anywhere, including the file and chunk headers.
+            0 => {
+                for _ in 0..1 + rng.next(8) {
+                    let at = rng.next(bytes.len());
+                    bytes[at] ^= 1 << rng.next(8);
+                }
+            }
+            // Inside the record area of the first chunk.
+            1 | 2 => {
+                let end = bytes.len().min(4096 + 65536);
+                for _ in 0..1 + rng.next(32) {
+                    let at = 4096 + 512 + rng.next(end.saturating_sub(4096 + 512));
+                    if at < bytes.len() {
+                        bytes[at] = rng.next(256) as u8;
+                    }
+                }
+            }
+            _ => bytes.truncate(rng.next(bytes.len())),
+        }
+        let (events, report) = load_bytes(path, &bytes, Format::Evtx, &map);
+        assert_eq!(events.len(), report.events);
+        if !report.diagnostics.is_empty() {
+            damaged_reports += 1;
+        }
+        assert!(
+            !report
+                .diagnostics
+                .iter()
+                .any(|d| d.code == "internal-error"),
+            "{}: a reader panicked: {:?}",
+            path.display(),
+            report.diagnostics
+        );
+    }
+    assert!(damaged_reports > 10, "damage is noticed and reported");
+}
+
+/// Damaged XML, JSON and CSV (flipped bytes, truncation) never panic.
+#[test]
+fn damaged_text_formats_never_panic() {
+    let map = FieldMap::default_map();
+    let csv = b"EventCode,Image,CommandLine\r\n1,C:\\a.exe,\"a \"\"b\"\"\"\r\n3,x,y\r\n".to_vec();
+    let samples = [
+        (
+            "netscan.xml",
+            Format::Xml,
+            std::fs::read(catalog_events().join("netscan.xml")).expect("sample"),
+        ),
+        (
+            "netscan_4688.xml",
+            Format::Xml,
+            std::fs::read(catalog_events().join("netscan_4688.xml")).expect("sample"),
+        ),
+        (
+            "netscan_edr.jsonl",
+            Format::Json,
+            std::fs::read(catalog_events().join("netscan_edr.jsonl")).expect("sample"),
+        ),
+        ("e.csv", Format::Csv, csv),
+    ];
+    let mut rng = Lcg(11);
+    for (name, format, original) in &samples {
+        for round in 0..150 {
+            let mut bytes = original.clone();
+            if round % 3 == 0 {
+                bytes.truncate(rng.next(bytes.len()));
+            } else {
+                for _ in 0..1 + rng.next(12) {
+                    let at = rng.next(bytes.len());
+                    // Markup characters make the interesting damage.
+                    bytes[at] = *[
+                        b'<', b'>', b'/', b'"', b'\'', b'&', b'{', b',', 0xFF, 0xD8, b'\n',
+                    ]
+                    .get(rng.next(11))
+                    .unwrap_or(&b'x');
+                }
+            }
+            let (events, report) = load_bytes(Path::new(name), &bytes, *format, &map);
+            assert_eq!(events.len(), report.events);
+            assert!(
+                !report
+                    .diagnostics
+                    .iter()
+                    .any(|d| d.code == "internal-error"),
+                "{name} round {round}: {:?}",
+                report.diagnostics
+            );
+        }
+    }
+}

@@ -297,10 +297,12 @@ pub fn load_file(path: &Path, map: &FieldMap) -> (Vec<Event>, LoadReport) {
         },
     };
     let out = match format {
-        Some(Format::Evtx) => evtx_file::load(path),
-        Some(Format::Xml) => xml_file::load(path),
-        Some(Format::Json) => json_file::load(path),
-        Some(Format::Csv) => csv_file::load(path),
+        Some(format) => guarded(path, || match format {
+            Format::Evtx => evtx_file::load(path),
+            Format::Xml => xml_file::load(path),
+            Format::Json => json_file::load(path),
+            Format::Csv => csv_file::load(path),
+        }),
         None => {
             let mut out = FileLoad::default();
             out.file_error(
@@ -322,13 +324,35 @@ pub fn load_bytes(
     format: Format,
     map: &FieldMap,
 ) -> (Vec<Event>, LoadReport) {
-    let out = match format {
+    let out = guarded(path, || match format {
         Format::Evtx => evtx_file::load_bytes(path, bytes.to_vec()),
         Format::Xml => xml_file::load_bytes(path, bytes),
         Format::Json => json_file::load_bytes(path, bytes),
         Format::Csv => csv_file::load_bytes(path, bytes),
-    };
+    });
     out.finish(map)
+}
+
+/// Runs a reader, turning a panic (a bug, ours or a parser crate's, on
+/// some odd input) into an error for that file so the other files load.
+fn guarded(path: &Path, read: impl FnOnce() -> FileLoad) -> FileLoad {
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(read)) {
+        Ok(out) => out,
+        Err(panic) => {
+            let what = panic
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "unknown panic".into());
+            let mut out = FileLoad::default();
+            out.file_error(
+                path,
+                "internal-error",
+                format!("the reader failed on this file ({what}); please report it"),
+            );
+            out
+        }
+    }
 }
 
 /// The first bytes of a file, for sniffing.
@@ -371,4 +395,69 @@ fn event_files(dir: &Path, report: &mut LoadReport) -> Vec<PathBuf> {
     }
     files.sort();
     files
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_panicking_reader_becomes_a_file_error() {
+        let out = guarded(Path::new("bad.evtx"), || panic!("boom"));
+        assert!(out.failed);
+        assert_eq!(out.diagnostics[0].code, "internal-error");
+        assert!(out.diagnostics[0].message.contains("boom"));
+    }
+
+    #[test]
+    fn formats_by_extension_and_content() {
+        assert_eq!(
+            Format::from_extension(Path::new("a/B.EVTX")),
+            Some(Format::Evtx)
+        );
+        assert_eq!(
+            Format::from_extension(Path::new("x.ndjson")),
+            Some(Format::Json)
+        );
+        assert_eq!(Format::from_extension(Path::new("x.txt")), None);
+        assert_eq!(Format::sniff(b"ElfFile\0rest"), Some(Format::Evtx));
+        assert_eq!(Format::sniff(b"\xEF\xBB\xBF <Events>"), Some(Format::Xml));
+        assert_eq!(Format::sniff(b"\xFF\xFE<\0E\0"), Some(Format::Xml));
+        assert_eq!(Format::sniff(b"  {\"a\":1}"), Some(Format::Json));
+        assert_eq!(Format::sniff(b"a,b\n1,2"), None);
+    }
+
+    #[test]
+    fn load_path_reads_a_tree_in_path_order() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let sub = dir.path().join("b");
+        std::fs::create_dir(&sub).expect("mkdir");
+        std::fs::write(sub.join("z.jsonl"), "{\"n\":\"3\"}\n").expect("write");
+        std::fs::write(dir.path().join("a.csv"), "n\n1\n2\n").expect("write");
+        std::fs::write(dir.path().join("notes.txt"), "not events").expect("write");
+        std::fs::write(dir.path().join("broken.xml"), "<Event><System>").expect("write");
+        let (events, report) = load_path(dir.path(), &FieldMap::empty());
+        let ns: Vec<_> = events.iter().map(|e| e.get("n").unwrap_or("")).collect();
+        assert_eq!(ns, ["1", "2", "3"]);
+        assert_eq!(report.files, 3, "notes.txt is not an event file");
+        assert_eq!(report.events, 3);
+        assert_eq!(report.skipped_records, 1);
+        assert_eq!(report.summary(), "3 files, 3 events, 1 skipped record");
+        let d = &report.diagnostics[0];
+        assert!(d.path.as_ref().is_some_and(|p| p.ends_with("broken.xml")));
+    }
+
+    #[test]
+    fn an_unknown_file_given_directly_is_reported() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let p = dir.path().join("notes.txt");
+        std::fs::write(&p, "hello").expect("write");
+        let (events, report) = load_path(&p, &FieldMap::empty());
+        assert!(events.is_empty());
+        assert_eq!(report.failed_files, 1);
+        assert_eq!(report.diagnostics[0].code, "unknown-format");
+        let (_, report) = load_path(&dir.path().join("missing.evtx"), &FieldMap::empty());
+        assert_eq!(report.failed_files, 1);
+        assert_eq!(report.diagnostics[0].code, "io-error");
+    }
 }

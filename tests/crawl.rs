@@ -452,3 +452,35 @@ fn truncated_fixtures_never_panic() {
     }
     assert!(files >= 10, "{files}");
 }
+
+/// A symlinked rule file is read; a symlinked directory (here a loop back
+/// to the root) is not walked into.
+#[cfg(unix)]
+#[test]
+fn symlinked_file_read_symlinked_dir_not_followed() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (_, bytes) = read("odd/bom.yml");
+    let real = dir.path().join("real.yml.txt");
+    std::fs::write(&real, bytes).expect("write");
+    std::os::unix::fs::symlink(&real, dir.path().join("linked.yml")).expect("symlink file");
+    std::os::unix::fs::symlink(dir.path(), dir.path().join("loop")).expect("symlink dir");
+    let c = crawl::crawl(&[dir.path().to_path_buf()]);
+    assert_eq!(c.rules.len(), 1, "{:?}", c.diagnostics);
+    assert!(c.rules[0].path.ends_with("linked.yml"));
+    assert!(c.diagnostics.is_empty(), "{:?}", c.diagnostics);
+}
+
+/// A file name that is not UTF-8 is still crawled, with a warning.
+#[cfg(target_os = "linux")]
+#[test]
+fn non_utf8_file_name_is_read_with_warning() {
+    use std::os::unix::ffi::OsStrExt;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let name = std::ffi::OsStr::from_bytes(b"caf\xE9.yml");
+    let (_, bytes) = read("odd/bom.yml");
+    std::fs::write(dir.path().join(name), bytes).expect("write");
+    let c = crawl::crawl(&[dir.path().to_path_buf()]);
+    assert_eq!(c.rules.len(), 1, "{:?}", c.diagnostics);
+    let codes: Vec<&str> = c.diagnostics.iter().map(|d| d.code.as_str()).collect();
+    assert_eq!(codes, vec!["non-utf8-path"]);
+}

@@ -184,7 +184,16 @@ fn walk(dir: &Path) -> (Vec<PathBuf>, Vec<Diagnostic>) {
         .filter_entry(|e| e.depth() == 0 || !e.file_name().to_string_lossy().starts_with('.'));
     for entry in entries {
         match entry {
-            Ok(e) if e.file_type().is_file() && is_candidate(e.path()) => {
+            Ok(e) if is_candidate(e.path()) && is_file(&e) => {
+                if e.path().to_str().is_none() {
+                    diags.push(Diagnostic::file(
+                        Severity::Warning,
+                        "non-utf8-path",
+                        "path is not valid UTF-8; it is shown with U+FFFD in reports",
+                        e.path(),
+                        None,
+                    ));
+                }
                 files.push(e.into_path());
             }
             Ok(_) => {}
@@ -201,6 +210,16 @@ fn walk(dir: &Path) -> (Vec<PathBuf>, Vec<Diagnostic>) {
         }
     }
     (files, diags)
+}
+
+/// Whether the entry is a regular file, or a symlink to one.
+///
+/// Symlinked files are read, but symlinked directories are not walked
+/// into: a link to `/` or a link loop must not turn a crawl into a scan of
+/// the whole disk.
+fn is_file(e: &walkdir::DirEntry) -> bool {
+    let t = e.file_type();
+    t.is_file() || (t.is_symlink() && std::fs::metadata(e.path()).is_ok_and(|m| m.is_file()))
 }
 
 /// Whether the crawler reads this file: YAML by extension, or a

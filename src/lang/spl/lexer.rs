@@ -517,10 +517,15 @@ fn scan_string(bytes: &[u8], open: usize, end: usize, quote: u8) -> Option<usize
     None
 }
 
+/// Longest `TERM(...)`/`CASE(...)` call recognised. The bound keeps a run
+/// of unclosed `TERM(` from making lexing quadratic.
+const MAX_CALL: usize = 1024;
+
 /// Scans a call whose `(` is at `open`, nesting parens and skipping quoted
 /// strings; returns one past the matching `)`. Stops at a `|` or backtick
-/// outside quotes, which a call cannot span.
+/// outside quotes, which a call cannot span, and after [`MAX_CALL`] bytes.
 fn scan_call(bytes: &[u8], open: usize, end: usize) -> Option<usize> {
+    let end = end.min(open.saturating_add(MAX_CALL));
     let mut depth = 0usize;
     let mut i = open;
     while i < end {

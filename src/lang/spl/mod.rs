@@ -65,6 +65,10 @@ use lexer::{Mode, Token, TokenKind};
 /// Deepest nesting of parentheses (and of subsearches) parsed.
 pub(crate) const MAX_DEPTH: usize = 64;
 
+/// Findings kept per query; a garbled query would otherwise report one per
+/// character.
+const MAX_DIAGNOSTICS: usize = 100;
+
 /// Parses SPL logic into the shared IR.
 ///
 /// ```
@@ -80,6 +84,17 @@ pub fn parse(logic: &str) -> Query {
     let region = Span::new(0, logic.len());
     parse_pipeline(logic, &tokens, region, false, 0, &mut stages, &mut diags);
     diags.sort_by_key(|d| d.span.map_or(0, |s| s.start));
+    if diags.len() > MAX_DIAGNOSTICS {
+        let rest = diags.len() - MAX_DIAGNOSTICS;
+        diags.truncate(MAX_DIAGNOSTICS);
+        let at = diags.last().and_then(|d| d.span).unwrap_or_default();
+        diags.push(Diagnostic::logic(
+            Severity::Note,
+            "too-many-diagnostics",
+            format!("{rest} more findings in this query were left out"),
+            at,
+        ));
+    }
     Query {
         stages,
         diagnostics: diags,
@@ -340,21 +355,23 @@ fn parse_stage(
     };
 
     // Split off macros glued to the end of a non-search command.
+    // A tstats `where` clause may end in a filter macro; only after its
+    // `by` list is a trailing macro surely glued.
     let mut args = args;
     let mut glued = Vec::new();
-    if kind != "search" {
-        while let [rest @ .., last] = args {
-            let keeps_filter_macro = kind == "tstats" && !has_by(src, rest);
-            if last.kind != TokenKind::Macro
-                || rest.is_empty()
-                || rest.iter().all(|t| t.kind == TokenKind::Macro)
-                || keeps_filter_macro
-            {
-                break;
-            }
-            glued.push(*last);
-            args = rest;
-        }
+    let trailing = args
+        .iter()
+        .rev()
+        .take_while(|t| t.kind == TokenKind::Macro)
+        .count();
+    let split = kind != "search"
+        && trailing > 0
+        && trailing < args.len()
+        && (kind != "tstats" || has_by(src, &args[..args.len() - trailing]));
+    if split {
+        let (head, tail) = args.split_at(args.len() - trailing);
+        glued.extend(tail.iter().rev().copied());
+        args = head;
     }
     let range = match glued.last() {
         Some(m) => trim(src, Span::new(range.start, m.span.start)),

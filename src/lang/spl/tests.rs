@@ -387,6 +387,29 @@ fn long_line_keeps_every_term() {
     assert_eq!(terms(e).len(), 2 * n);
 }
 
+#[test]
+fn findings_are_capped_per_query() {
+    let q = parse(&")".repeat(500));
+    assert_eq!(q.diagnostics.len(), 101);
+    assert_eq!(q.diagnostics[100].code, "too-many-diagnostics");
+    assert_eq!(q.diagnostics[100].severity, Severity::Note);
+    assert!(q.diagnostics[100].message.starts_with("400 more"));
+}
+
+#[test]
+fn several_glued_macros_keep_source_order() {
+    let q = parse("x | table a `m1` `m2`");
+    assert_eq!(kinds(&q), ["search", "table", "macro", "macro"]);
+    assert_eq!(q.stages[1].text, "table a");
+    assert_eq!(q.stages[2].text, "`m1`");
+    assert_eq!(q.stages[3].text, "`m2`");
+    // A tstats where clause may end in a filter macro.
+    let q = parse("| tstats count where a=1 `f`");
+    assert_eq!(kinds(&q), ["tstats"]);
+    let q = parse("| tstats count where a=1 by h `f`");
+    assert_eq!(kinds(&q), ["tstats", "macro"]);
+}
+
 /// A tiny deterministic generator, so the fuzz test needs no crate.
 struct Rng(u64);
 

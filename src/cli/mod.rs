@@ -5,6 +5,7 @@ mod eval;
 mod lint;
 pub mod logger;
 mod output;
+mod search;
 mod show;
 
 use std::path::PathBuf;
@@ -62,6 +63,8 @@ pub enum Command {
     Lint(lint::LintArgs),
     /// Evaluate rules against events and explain the verdicts.
     Eval(eval::EvalArgs),
+    /// Search the catalog (tantivy query syntax); ranked rules with snippets.
+    Search(search::SearchArgs),
 }
 
 /// Runs the verb and returns the process exit code.
@@ -71,5 +74,6 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Show(a) => show::run(&cli.global, a),
         Command::Lint(a) => lint::run(&cli.global, a),
         Command::Eval(a) => eval::run(&cli.global, a),
+        Command::Search(a) => search::run(&cli.global, a),
     }
 }

@@ -12,10 +12,12 @@
 
 mod reader;
 mod schema;
+pub mod search;
 pub mod writer;
 
 pub use reader::{Catalog, CorpusCount, IndicatorStat};
 pub use schema::Fields;
+pub use search::{Hit, MatchedIndicator, SearchError, SearchOptions, SearchResults, Snippet};
 pub use writer::{write_index, IndexedRule};
 
 use crate::rule::Rule;

@@ -38,6 +38,21 @@ pub struct Fields {
     pub rule_json: Field,
     /// The indicator key (indicator docs): field, op, normalised value.
     pub key: Field,
+    /// Technique ids as normalised (`T1059.001`), untokenised: exact
+    /// technique search (rule docs).
+    pub technique_id: Field,
+    /// Technique ids and their parents (`T1059.001`, `T1059`): technique
+    /// search with sub-technique roll-up (rule docs).
+    pub technique_family: Field,
+    /// Tactic names as spelling-independent keys (`commandandcontrol`).
+    pub tactic_key: Field,
+    /// One `field=value` token per indicator, canonical field and the
+    /// value lower-cased without its quotes: `process_name:*rundll32*`
+    /// searches (rule docs).
+    pub indicator: Field,
+    /// Bare search terms exactly as written, stored, one per distinct term
+    /// (rule docs), for `terms`.
+    pub search_term: Field,
 }
 
 impl Fields {
@@ -61,6 +76,11 @@ impl Fields {
             term: b.add_text_field("term", TEXT),
             rule_json: b.add_text_field("rule_json", STORED),
             key: b.add_text_field("key", STRING | STORED | FAST),
+            technique_id: b.add_text_field("technique_id", STRING),
+            technique_family: b.add_text_field("technique_family", STRING),
+            tactic_key: b.add_text_field("tactic_key", STRING),
+            indicator: b.add_text_field("indicator", STRING),
+            search_term: b.add_text_field("search_term", STRING | STORED),
         };
         (b.build(), fields)
     }

@@ -125,6 +125,29 @@ fn rule_doc(f: &Fields, r: &IndexedRule) -> Result<TantivyDocument, IndexError> 
     for t in &r.terms {
         d.add_text(f.term, &t.term);
     }
+    let (exact, family) = super::search::technique_keys(&rule.technique_ids);
+    for id in &exact {
+        d.add_text(f.technique_id, id);
+    }
+    for id in &family {
+        d.add_text(f.technique_family, id);
+    }
+    for t in &rule.tactics {
+        d.add_text(f.tactic_key, crate::attack::ids::name_key(t));
+    }
+    let mut tokens = BTreeSet::new();
+    for ind in &r.indicators {
+        tokens.insert(super::search::indicator_token(&ind.field, &ind.value));
+    }
+    for t in tokens {
+        d.add_text(f.indicator, t);
+    }
+    let mut terms = BTreeSet::new();
+    for t in &r.terms {
+        if terms.insert(t.term.as_str()) {
+            d.add_text(f.search_term, &t.term);
+        }
+    }
     let json = serde_json::to_string(rule).map_err(|e| IndexError::Corrupt(e.to_string()))?;
     d.add_text(f.rule_json, json);
     Ok(d)

@@ -16,7 +16,7 @@ use std::path::Path;
 use anyhow::Context as _;
 use serde_yaml::Value;
 
-use super::time::{epoch_ms_to_epoch, iso_to_epoch};
+use super::time::{any_time_to_epoch, epoch_ms_to_epoch};
 use super::Event;
 
 /// The default map's text, as shipped in `catalog/fieldmap.yml`.
@@ -75,7 +75,7 @@ pub enum DeriveKind {
     Kv,
     /// Epoch milliseconds → epoch seconds (CrowdStrike `timestamp`).
     EpochMs,
-    /// ISO 8601 text → epoch seconds.
+    /// ISO 8601 text, or epoch seconds or milliseconds → epoch seconds.
     Time,
     /// Text with `{Field}` placeholders filled from first values.
     Template,
@@ -300,7 +300,7 @@ impl Derivation {
                     .then(|| val.trim().to_string())
             }),
             DeriveKind::EpochMs => epoch_ms_to_epoch(v),
-            DeriveKind::Time => iso_to_epoch(v),
+            DeriveKind::Time => any_time_to_epoch(v),
             DeriveKind::Value | DeriveKind::Template => None,
         }
     }
@@ -591,6 +591,34 @@ mod tests {
     }
 
     #[test]
+    fn generic_json_gets_time_and_host() {
+        let mut e = ev(&[
+            ("@timestamp", "2024-06-12T10:00:00.250Z"),
+            ("hostname", "h1"),
+        ]);
+        FieldMap::default_map().apply(&mut e);
+        assert_eq!(e.get("_time"), Some("1718186400.250"));
+        assert_eq!(e.get("host"), Some("h1"));
+        // A source's own _time and host are kept.
+        let mut e = ev(&[
+            ("_time", "5"),
+            ("host", "mine"),
+            ("timestamp", "2024-06-12 10:00:00"),
+        ]);
+        FieldMap::default_map().apply(&mut e);
+        assert_eq!(e.get("_time"), Some("5"));
+        assert_eq!(e.get("host"), Some("mine"));
+        // SQL table rows keep their own columns only.
+        let mut e = ev(&[
+            ("event_time", "2024-06-12 10:00:00"),
+            ("computer_name", "c"),
+        ]);
+        FieldMap::default_map().apply(&mut e);
+        assert_eq!(e.get("_time"), None);
+        assert_eq!(e.get("host"), None);
+    }
+
+    #[test]
     fn existing_fields_are_kept_unless_overwrite() {
         let yaml =
             "entries:\n- name: a\n  set: {x: y}\n- name: b\n  overwrite: true\n  set: {z: y}\n";
@@ -617,6 +645,9 @@ entries:
       dec: {hex_to_dec: h}
       sha: {kv: hashes, key: sha256}
       t: {time: iso}
+      t_ms: {time: ms}
+      t_s: {time: secs}
+      t_bad: {time: q}
       src: {template: "Log:{kind}/{q}"}
       none: {template: "{missing}"}
       nodir: {dirname: q}
@@ -631,6 +662,8 @@ entries:
             ("h", "0xff"),
             ("hashes", "MD5=1,SHA256=abc"),
             ("iso", "1970-01-01T00:01:00Z"),
+            ("ms", "1718187300123"),
+            ("secs", "1718187300.5"),
         ]);
         m.apply(&mut e);
         assert_eq!(e.get("base"), Some("z.exe"));
@@ -641,6 +674,9 @@ entries:
         assert_eq!(e.get("dec"), Some("255"));
         assert_eq!(e.get("sha"), Some("abc"));
         assert_eq!(e.get("t"), Some("60"));
+        assert_eq!(e.get("t_ms"), Some("1718187300.123"));
+        assert_eq!(e.get("t_s"), Some("1718187300.5"));
+        assert_eq!(e.get("t_bad"), None);
         assert_eq!(e.get("src"), Some("Log:B/Q1"));
         assert_eq!(e.get("none"), None);
         assert_eq!(e.get("nodir"), None);

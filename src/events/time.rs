@@ -92,6 +92,23 @@ fn format_epoch(secs: i64, fraction: &str) -> String {
     format!("-{whole}.{part:0width$}", width = fraction.len())
 }
 
+/// Converts a timestamp of any common shape to epoch seconds: ISO 8601
+/// text, epoch seconds (`1718187300.5`) or epoch milliseconds
+/// (`1718187300123`, told apart by size: seconds stay below 1e11 until
+/// the year 5138).
+pub fn any_time_to_epoch(text: &str) -> Option<String> {
+    let t = text.trim();
+    let (int, frac) = t.split_once('.').unwrap_or((t, ""));
+    let digits = |s: &str| !s.is_empty() && s.bytes().all(|c| c.is_ascii_digit());
+    if digits(int) && (frac.is_empty() || digits(frac)) {
+        if int.len() >= 12 && frac.is_empty() {
+            return epoch_ms_to_epoch(int);
+        }
+        return Some(t.to_string());
+    }
+    iso_to_epoch(t)
+}
+
 /// Converts epoch milliseconds (CrowdStrike's `timestamp`) to seconds text.
 pub fn epoch_ms_to_epoch(text: &str) -> Option<String> {
     let t = text.trim();
@@ -155,6 +172,28 @@ mod tests {
         ] {
             assert_eq!(iso_to_epoch(s), None, "{s}");
         }
+    }
+
+    #[test]
+    fn any_time_shape() {
+        assert_eq!(
+            any_time_to_epoch("1718187300123").as_deref(),
+            Some("1718187300.123")
+        );
+        assert_eq!(
+            any_time_to_epoch("1718187300").as_deref(),
+            Some("1718187300")
+        );
+        assert_eq!(
+            any_time_to_epoch(" 1718187300.25 ").as_deref(),
+            Some("1718187300.25")
+        );
+        assert_eq!(
+            any_time_to_epoch("1970-01-01T00:00:10Z").as_deref(),
+            Some("10")
+        );
+        assert_eq!(any_time_to_epoch("1.2.3"), None);
+        assert_eq!(any_time_to_epoch("-"), None);
     }
 
     #[test]

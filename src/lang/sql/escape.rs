@@ -11,7 +11,7 @@
 //!
 //! Dollar-quoted strings (`$$…$$`) have no escapes at all.
 
-/// Control characters an escape produced, worth a warning in regex text.
+/// A literal after unquoting, with the escapes that made control characters.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Unquoted {
     /// The value after unquoting.

@@ -562,14 +562,11 @@ impl<'a> ExprParser<'a> {
                     return Ok(t);
                 }
                 if items.len() == 1 {
-                    // Grouping parentheses: the inner node is the value.
-                    return Ok(items.pop().map_or(
-                        Node::List {
-                            items: vec![],
-                            span,
-                        },
-                        |n| n,
-                    ));
+                    let mut inner = items.remove(0);
+                    // Grouping parentheses: the inner node is the value; its
+                    // span takes the parentheses so enclosing spans balance.
+                    set_span(&mut inner, span);
+                    return Ok(inner);
                 }
                 Ok(Node::List { items, span })
             }
@@ -704,6 +701,8 @@ impl<'a> ExprParser<'a> {
                 let t = &self.toks[self.pos];
                 self.pos += 1;
                 Node::Null { span: t.span }
+            } else if let Some(item) = self.one_item_array() {
+                item
             } else {
                 self.parse_expr(0)?
             };
@@ -728,6 +727,31 @@ impl<'a> ExprParser<'a> {
             name: lname,
             args,
             span: name_span.join(span),
+        })
+    }
+
+    /// `["x"]` inside `dynamic(...)`: the lexer took it for a quoted column
+    /// name, but here it is a one-string array.
+    fn one_item_array(&mut self) -> Option<Node> {
+        let t = self.peek()?;
+        let TokKind::Word(w) = &t.kind else {
+            return None;
+        };
+        let text = t.span.slice(self.src);
+        if !text.starts_with('[') || !self.peek_at(1).is_some_and(|n| n.is_punct(")")) {
+            return None;
+        }
+        self.pos += 1;
+        let raw = text[1..text.len() - 1].trim();
+        Some(Node::List {
+            items: vec![Node::Str {
+                lit: Literal {
+                    raw: raw.to_string(),
+                    value: w.clone(),
+                },
+                span: t.span,
+            }],
+            span: t.span,
         })
     }
 
@@ -806,6 +830,25 @@ impl<'a> ExprParser<'a> {
             }
         }
         Ok(base)
+    }
+}
+
+/// Replaces a node's span.
+fn set_span(node: &mut Node, to: Span) {
+    match node {
+        Node::Ident { span, .. }
+        | Node::Str { span, .. }
+        | Node::Num { span, .. }
+        | Node::Bool { span, .. }
+        | Node::Null { span }
+        | Node::Call { span, .. }
+        | Node::List { span, .. }
+        | Node::Bin { span, .. }
+        | Node::And { span, .. }
+        | Node::Or { span, .. }
+        | Node::Neg { span, .. }
+        | Node::Index { span, .. }
+        | Node::Tabular { span, .. } => *span = to,
     }
 }
 
@@ -904,6 +947,14 @@ mod tests {
         assert_eq!(name, "datetime");
         assert!(matches!(&args[0], Node::Str { lit, .. } if lit.value == "2020-01-01T00:00:00Z"));
         assert!(matches!(parse("dynamic(null)"), Node::Null { .. }));
+        // A one-string array looks like a quoted column name to the lexer.
+        let n = parse("dynamic([\"1.2.3.4\"])");
+        let Node::List { items, .. } = n else {
+            panic!("{n:?}")
+        };
+        assert!(
+            matches!(&items[0], Node::Str { lit, .. } if lit.value == "1.2.3.4" && lit.raw == "\"1.2.3.4\"")
+        );
     }
 
     #[test]
@@ -922,6 +973,14 @@ mod tests {
         assert!(
             matches!(&args[0], Node::Tabular { text, .. } if text == "T | where a == 1 | count")
         );
+    }
+
+    #[test]
+    fn grouping_spans_include_parentheses() {
+        let n = parse("a < (b + c)");
+        assert_eq!(n.span(), Span::new(0, 11));
+        let n = parse("(a - b) > 1");
+        assert_eq!(n.span(), Span::new(0, 11));
     }
 
     #[test]

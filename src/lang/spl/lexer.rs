@@ -123,6 +123,30 @@ pub struct Lexed {
 pub fn lex(src: &str, start: usize, end: usize, mode: Mode) -> Lexed {
     let end = floor_boundary(src, end.min(src.len()));
     let start = floor_boundary(src, start.min(end));
+    let (first, unclosed) = lex_once(src, start, end, mode, None);
+    // With an odd number of quotes, pairing them left to right blames the
+    // last one; when another quote explains the text better (the strings
+    // then sit between word boundaries), read that one as the stray.
+    if let Some(u) = unclosed {
+        if let Some(c) = likelier_stray_quote(src.as_bytes(), &first.tokens, u) {
+            let (second, again) = lex_once(src, start, end, mode, Some(c));
+            if again == Some(c) {
+                return second;
+            }
+        }
+    }
+    first
+}
+
+/// One lexing pass; `stray` is a quote to read as unpaired. Returns the
+/// result and the position of the unpaired double quote, if any.
+fn lex_once(
+    src: &str,
+    start: usize,
+    end: usize,
+    mode: Mode,
+    stray: Option<usize>,
+) -> (Lexed, Option<usize>) {
     let mut lx = Lexer {
         src,
         bytes: src.as_bytes(),
@@ -130,9 +154,54 @@ pub fn lex(src: &str, start: usize, end: usize, mode: Mode) -> Lexed {
         end,
         mode,
         out: Lexed::default(),
+        stray,
+        unclosed: None,
     };
     lx.run();
-    lx.out
+    (lx.out, lx.unclosed)
+}
+
+/// Picks the quote whose removal leaves the fewest strings glued to a
+/// word character outside them (`x"...` or `..."x`), given the string
+/// tokens of a left-to-right pass and its unpaired quote `last`.
+///
+/// Linear: with quotes `q0..qn` (n even), dropping `q2m` pairs the quotes
+/// before it as they are and the ones after it shifted by one, so prefix
+/// sums of both pairings give every candidate's cost.
+fn likelier_stray_quote(bytes: &[u8], tokens: &[Token], last: usize) -> Option<usize> {
+    let mut q: Vec<usize> = Vec::new();
+    for t in tokens.iter().filter(|t| t.kind == TokenKind::Str) {
+        q.push(t.span.start);
+        q.push(t.span.end - 1);
+    }
+    if q.is_empty() || q.last().is_some_and(|&l| l > last) {
+        return None;
+    }
+    q.push(last);
+    let glued = |open: usize, close: usize| -> u32 {
+        let before = open
+            .checked_sub(1)
+            .is_some_and(|i| bytes[i].is_ascii_alphanumeric());
+        let after = bytes
+            .get(close + 1)
+            .is_some_and(|b| b.is_ascii_alphanumeric());
+        u32::from(before) + u32::from(after)
+    };
+    let pairs = q.len() / 2;
+    // normal[k]: cost of pairs (q[2j], q[2j+1]) for j < k;
+    // shifted[k]: cost of pairs (q[2j+1], q[2j+2]) for j >= k.
+    let mut normal = vec![0u32; pairs + 1];
+    for j in 0..pairs {
+        normal[j + 1] = normal[j] + glued(q[2 * j], q[2 * j + 1]);
+    }
+    let mut shifted = vec![0u32; pairs + 1];
+    for j in (0..pairs).rev() {
+        shifted[j] = shifted[j + 1] + glued(q[2 * j + 1], q[2 * j + 2]);
+    }
+    let cost = |m: usize| normal[m] + shifted[m];
+    let best = (0..=pairs).min_by_key(|&m| (cost(m), std::cmp::Reverse(m)))?;
+    // Only move the blame for a clear gain.
+    (cost(best) + 2 <= cost(pairs)).then(|| q[2 * best])
 }
 
 /// Largest character boundary not after `i`.
@@ -150,6 +219,10 @@ struct Lexer<'a> {
     end: usize,
     mode: Mode,
     out: Lexed,
+    /// A double quote to read as an ordinary character.
+    stray: Option<usize>,
+    /// Where the pass found an unpaired double quote.
+    unclosed: Option<usize>,
 }
 
 impl Lexer<'_> {
@@ -182,19 +255,29 @@ impl Lexer<'_> {
             match b {
                 b' ' | b'\t' | b'\n' | b'\r' | 0x0b | 0x0c => self.pos += 1,
                 b'`' => self.backtick(),
+                b'"' if self.stray == Some(start) => {
+                    self.unclosed = Some(start);
+                    self.diag(
+                        "unclosed-quote",
+                        "unpaired double quote",
+                        Span::new(start, start + 1),
+                    );
+                    self.pos += 1;
+                }
                 b'"' => {
                     if let Some(close) = scan_string(self.bytes, self.pos, self.end, b'"') {
                         self.pos = close;
                         self.push(TokenKind::Str, start, close);
                     } else {
-                        // Read the lone quote as an ordinary character so the
-                        // pipes and predicates after it still count.
+                        // Skip the lone quote so the pipes and predicates
+                        // after it still count.
+                        self.unclosed = Some(start);
                         self.diag(
                             "unclosed-quote",
                             "unclosed double quote",
                             Span::new(start, start + 1),
                         );
-                        self.word(true);
+                        self.pos += 1;
                     }
                 }
                 b'\'' if self.mode == Mode::Expr => {
@@ -209,7 +292,7 @@ impl Lexer<'_> {
                                 "unclosed single quote",
                                 Span::new(start, start + 1),
                             );
-                            self.word(true);
+                            self.pos += 1;
                         }
                     }
                 }
@@ -348,15 +431,12 @@ impl Lexer<'_> {
                 }
             }
         }
-        self.word(false);
+        self.word();
     }
 
-    /// Reads a word from `pos`; `force` takes the first character whatever it is.
-    fn word(&mut self, force: bool) {
+    /// Reads a word from `pos`.
+    fn word(&mut self) {
         let start = self.pos;
-        if force {
-            self.advance_char();
-        }
         while self.pos < self.end {
             let b = self.bytes[self.pos];
             match b {
@@ -373,6 +453,10 @@ impl Lexer<'_> {
                 b'!' if self.peek(1) == Some(b'=') => break,
                 _ => self.advance_char(),
             }
+        }
+        if self.pos == start {
+            // Never loop in place, whatever the caller saw.
+            self.advance_char();
         }
         self.push(TokenKind::Word, start, self.pos);
     }
@@ -760,6 +844,26 @@ mod tests {
         assert_eq!(lx.diagnostics[0].code, "unclosed-quote");
         assert_eq!(lx.diagnostics[0].span, Some(Span::new(2, 3)));
         assert!(lx.tokens.iter().any(|t| t.kind == TokenKind::Pipe));
+    }
+
+    #[test]
+    fn stray_quote_is_blamed_where_pairing_breaks() {
+        // Real armory shape: a stray quote before the first macro.
+        let src = r#""`m` ("EventCode=1" OR "<EventID>1<") "netsh" | table a"#;
+        let lx = lex(src, 0, src.len(), Mode::Search);
+        assert_eq!(lx.diagnostics.len(), 1);
+        assert_eq!(lx.diagnostics[0].span, Some(Span::new(0, 1)));
+        let got: Vec<_> = lx
+            .tokens
+            .iter()
+            .map(|t| (t.kind, t.span.slice(src)))
+            .collect();
+        assert!(got.contains(&(TokenKind::Str, "\"EventCode=1\"")));
+        assert!(got.contains(&(TokenKind::Macro, "`m`")));
+        // Without a clear gain the last quote keeps the blame.
+        let src = r#"a "b" "c"#;
+        let lx = lex(src, 0, src.len(), Mode::Search);
+        assert_eq!(lx.diagnostics[0].span, Some(Span::new(6, 7)));
     }
 
     #[test]

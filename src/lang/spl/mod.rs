@@ -33,6 +33,21 @@
 //!   `subsearch("[...]")`; subsearches of `join`/`append` are parsed into
 //!   subqueries. Diagnostics of subqueries are reported on the top-level
 //!   query (their spans index the same logic text).
+//! - `TERM(x)` is only a `Term` (`whole_token`); deriving an indicator from
+//!   `TERM(EventCode=1)` is left to the indicator model.
+//! - `f IN (a, `m`)` with a macro in the list is an `Expr::Scalar` call
+//!   `in(f, "a", macro("`m`"))`: the list is unknown until expansion.
+//!
+//! # Diagnostics
+//!
+//! Errors: `unclosed-quote`, `unclosed-macro`, `unclosed-comment`,
+//! `unbalanced-paren` (also a macro argument list left open),
+//! `unbalanced-bracket`. Warnings (the input was read, with a repair):
+//! `macro-without-pipe`, `missing-space` (`ANDmatch(` read as
+//! `AND match(`), `missing-operator` (two operands read as `AND`),
+//! `missing-value`, `missing-argument`, `missing-subsearch`,
+//! `unexpected-token`, `empty-stage`, `too-deep`. Note:
+//! `too-many-diagnostics`.
 //!
 //! # Limitations
 //!
@@ -46,9 +61,13 @@
 //!   the expression text as their field.
 //! - Groups nested deeper than 64 parentheses are skipped with a `too-deep`
 //!   warning, and arithmetic chains longer than 256 operands are cut.
-//! - An unclosed double quote is paired the way Splunk pairs quotes, so the
-//!   diagnostic sits on the last, unmatched quote, which may not be the
-//!   one the author forgot.
+//! - With an odd number of double quotes, the unpaired one is chosen by a
+//!   heuristic (the quote whose removal leaves the fewest strings glued to
+//!   a word character); when no quote is clearly better, the last one is
+//!   blamed, as a left-to-right pairing would. The unpaired quote is then
+//!   skipped. The guess can be wrong.
+//! - `TERM(...)`/`CASE(...)` longer than 1024 bytes are read as a word and
+//!   a parenthesis. At most 100 findings are kept per query.
 //! - Single quotes are ordinary characters in search arguments; in
 //!   `eval`/`where` they quote field names.
 

@@ -56,6 +56,8 @@ pub struct Leaf {
 /// A compiled field predicate.
 #[derive(Debug)]
 pub struct CCmp {
+    /// The logic it was compiled for.
+    pub logic: Logic,
     /// The field tested.
     pub field: String,
     /// The canonical operator (for requirement extraction).
@@ -73,6 +75,10 @@ pub struct CCmp {
 #[derive(Debug)]
 pub struct CTerm {
     re: Regex,
+    /// The term's value (for pre-selection literals).
+    pub value: String,
+    /// `CASE(...)`.
+    pub case_sensitive: bool,
     /// How it is shown.
     pub leaf: Leaf,
 }
@@ -200,6 +206,8 @@ fn compile_term(t: &Term, src: &Source) -> Result<CTerm, CompileError> {
     })?;
     Ok(CTerm {
         re,
+        value: t.value.clone(),
+        case_sensitive: t.case_sensitive,
         leaf: Leaf {
             text: src.slice(t.span).unwrap_or_else(|| t.text.clone()),
             span: t.span,
@@ -208,7 +216,7 @@ fn compile_term(t: &Term, src: &Source) -> Result<CTerm, CompileError> {
 }
 
 /// Whether a literal was written as a bare number (not a quoted string).
-fn bare_number(lit: &Literal) -> Option<f64> {
+pub fn bare_number(lit: &Literal) -> Option<f64> {
     let quoted = lit.raw.starts_with(['"', '\'', '`', '@']);
     if quoted {
         None
@@ -365,6 +373,7 @@ fn compile_cmp(c: &Cmp, logic: Logic, src: &Source) -> Result<CCmp, CompileError
         format!("{} {} {}", c.field, c.op, vals.join(", "))
     });
     Ok(CCmp {
+        logic,
         field: c.field.clone(),
         op: c.op,
         values: c.values.clone(),

@@ -22,6 +22,7 @@
 pub mod expand;
 pub mod filter;
 pub mod pipeline;
+pub mod prefilter;
 pub mod regex;
 pub mod row;
 pub mod scalar;
@@ -402,11 +403,12 @@ impl EventIndex {
 
 /// Evaluates every prepared rule over every event (rules in parallel).
 ///
-/// Events are pre-selected per rule: when the rule's first filter
-/// requires `field = value` (or `IN`) as a top-level conjunct, only
-/// events holding one of those values are tested — an event lacking them
-/// would fail that conjunct anyway. With `explain`, every event is tested
-/// so each gets its failing predicate.
+/// Events are pre-selected per rule, soundly: when the rule's first
+/// filter requires `field = value` (or `IN`) as a top-level conjunct,
+/// only events holding one of those values are tested, and only events
+/// containing the literals its leading filters need (see [`prefilter`]).
+/// An event left out would fail those filters anyway. With `explain`,
+/// every event is tested so each gets its failing predicate.
 pub fn evaluate_many(rules: &[Prepared], events: &[Event], opts: &EvalOptions) -> Vec<Outcome> {
     let now = opts.now.unwrap_or_else(|| default_now(events));
     let plans: Vec<pipeline::Plan> = rules
@@ -429,13 +431,36 @@ pub fn evaluate_many(rules: &[Prepared], events: &[Event], opts: &EvalOptions) -
     } else {
         Some(EventIndex::build(events, &fields))
     };
+    let mut lits = prefilter::Builder::default();
+    let lit_reqs: Vec<prefilter::Req> = plans
+        .iter()
+        .map(|p| {
+            let v = pipeline::lead_filters(p)
+                .into_iter()
+                .map(|f| lits.expr(f))
+                .collect();
+            prefilter::Req::and(v)
+        })
+        .collect();
+    let bits: Option<Vec<Vec<u64>>> = match lits.finish() {
+        Some(pf) if !opts.explain => Some(events.par_iter().map(|e| pf.scan(e)).collect()),
+        _ => None,
+    };
     rules
         .par_iter()
         .zip(plans.par_iter())
         .zip(reqs.par_iter())
-        .map(|((p, plan), req)| {
+        .zip(lit_reqs.par_iter())
+        .map(|(((p, plan), req), lit_req)| {
             let mut out = if p.reasons.is_empty() {
-                let cands = index.as_ref().and_then(|ix| ix.candidates(req));
+                let mut cands = index.as_ref().and_then(|ix| ix.candidates(req));
+                if let (Some(bits), false) = (&bits, *lit_req == prefilter::Req::True) {
+                    let keep = |i: &u32| bits.get(*i as usize).is_some_and(|b| lit_req.holds(b));
+                    cands = Some(match cands {
+                        Some(c) => c.into_iter().filter(keep).collect(),
+                        None => (0..events.len() as u32).filter(keep).collect(),
+                    });
+                }
                 run_plan(plan, events, cands.as_deref(), now, opts)
             } else {
                 Outcome {

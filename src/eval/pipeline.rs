@@ -579,6 +579,28 @@ fn lead_test(plan: &Plan, e: &Event, ctx: &Ctx, explain: bool) -> Result<(), Box
     Ok(())
 }
 
+/// Every filter that runs on borrowed events (the leading filters and a
+/// leading `tstats` filter), for literal pre-selection.
+pub fn lead_filters(plan: &Plan) -> Vec<&CExpr> {
+    let (n, tstats) = lead(plan);
+    let mut out: Vec<&CExpr> = plan.stages[..n]
+        .iter()
+        .filter_map(|s| match &s.op {
+            COp::Filter { expr, .. } => Some(expr),
+            _ => None,
+        })
+        .collect();
+    if tstats {
+        if let Some(COp::Tstats {
+            filter: Some(f), ..
+        }) = plan.stages.get(n).map(|s| &s.op)
+        {
+            out.push(f);
+        }
+    }
+    out
+}
+
 /// The leading filter of a plan, for pre-selecting events by the field
 /// equalities it requires.
 pub fn first_filter(plan: &Plan) -> Option<&CExpr> {

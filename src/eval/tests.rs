@@ -1417,3 +1417,21 @@ fn parse_errors_make_a_rule_not_evaluable() {
     );
     assert_eq!(out.not_evaluable[0].what, "parse");
 }
+
+#[test]
+fn evaluate_many_with_literal_prefilter_agrees_with_evaluate() {
+    let events = netscan_events();
+    let q = netscan_query();
+    let p = Prepared {
+        rule: "netscan".into(),
+        language: Language::Splunk,
+        logic: String::new(),
+        expansion: None,
+        query: q.clone(),
+        reasons: Vec::new(),
+    };
+    let many = evaluate_many(std::slice::from_ref(&p), &events, &EvalOptions::default());
+    let one = evaluate(&q, Language::Splunk, &events, &EvalOptions::default());
+    assert_eq!(many[0].matched, 1);
+    assert_eq!(many[0].results, one.results);
+}

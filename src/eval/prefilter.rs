@@ -1,0 +1,417 @@
+//! Literal pre-selection for evaluating many rules over many events.
+//!
+//! For each rule, the leading filter is reduced to a necessary condition
+//! over literal substrings: a tree of AND/OR over "the event contains
+//! `lit`" (case-folded). One Aho-Corasick pass per event finds which of
+//! all rules' literals it contains; a rule then runs only on events whose
+//! literal set satisfies its condition. The condition is necessary, never
+//! sufficient: every event it lets through is evaluated in full, and no
+//! event it rejects could have passed.
+//!
+//! Soundness rests on the haystack: the event's raw text plus every field
+//! value, ASCII-lower-cased (with the non-ASCII characters whose case
+//! folding or lower-casing yields an ASCII letter — U+212A KELVIN SIGN,
+//! U+017F LONG S, U+0130 DOTTED CAPITAL I — mapped to `k`, `s`, `i`),
+//! and on literals being ASCII runs of what every
+//! match must contain: a term's text, a `=`/`IN`/`like` value's longest
+//! wildcard-free piece, a regex's required literal runs.
+
+use std::collections::HashMap;
+
+use aho_corasick::AhoCorasick;
+use regex_syntax::hir::{Class, Hir, HirKind};
+
+use crate::events::Event;
+use crate::ir::{CmpOp, Logic, Wildcard};
+
+use super::filter::{bare_number, CCmp, CExpr};
+
+/// Literals shorter than this make no requirement (too common to help).
+const MIN_LEN: usize = 3;
+
+/// A necessary condition over literal ids.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Req {
+    /// No requirement.
+    True,
+    /// The literal with this id must be present.
+    Lit(usize),
+    /// All must hold.
+    And(Vec<Req>),
+    /// One must hold.
+    Or(Vec<Req>),
+}
+
+impl Req {
+    /// All of `items` (trivial ones dropped).
+    pub fn and(items: Vec<Req>) -> Req {
+        let mut v: Vec<Req> = items.into_iter().filter(|r| *r != Req::True).collect();
+        match v.len() {
+            0 => Req::True,
+            1 => v.pop().unwrap_or(Req::True),
+            _ => Req::And(v),
+        }
+    }
+
+    /// One of `items` (true when any is trivially true).
+    pub fn or(items: Vec<Req>) -> Req {
+        if items.is_empty() || items.contains(&Req::True) {
+            return Req::True;
+        }
+        let mut v = items;
+        if v.len() == 1 {
+            v.pop().unwrap_or(Req::True)
+        } else {
+            Req::Or(v)
+        }
+    }
+
+    /// Whether the condition holds for an event's literal bit set.
+    pub fn holds(&self, bits: &[u64]) -> bool {
+        match self {
+            Req::True => true,
+            Req::Lit(i) => bits.get(i / 64).is_some_and(|w| w & (1 << (i % 64)) != 0),
+            Req::And(v) => v.iter().all(|r| r.holds(bits)),
+            Req::Or(v) => v.iter().any(|r| r.holds(bits)),
+        }
+    }
+}
+
+/// Collects literals from many rules and assigns them ids.
+#[derive(Default)]
+pub struct Builder {
+    ids: HashMap<String, usize>,
+    lits: Vec<String>,
+}
+
+/// Case-folds text for the haystack and literals alike.
+pub fn fold_into(out: &mut String, s: &str) {
+    for c in s.chars() {
+        out.push(match c {
+            '\u{212A}' => 'k',
+            '\u{17F}' => 's',
+            '\u{130}' => 'i',
+            c => c.to_ascii_lowercase(),
+        });
+    }
+}
+
+impl Builder {
+    /// A requirement for a literal every match contains (its longest
+    /// ASCII run, when at least [`MIN_LEN`] long).
+    pub fn lit(&mut self, s: &str) -> Req {
+        let mut folded = String::new();
+        fold_into(&mut folded, s);
+        let best = folded
+            .split(|c: char| !c.is_ascii())
+            .max_by_key(|p| p.len())
+            .unwrap_or("");
+        if best.len() < MIN_LEN {
+            return Req::True;
+        }
+        let next = self.lits.len();
+        let id = *self.ids.entry(best.to_string()).or_insert(next);
+        if id == next {
+            self.lits.push(best.to_string());
+        }
+        Req::Lit(id)
+    }
+
+    /// The longest piece of `value` between wildcard characters.
+    fn piece(&mut self, value: &str, wild: &[char]) -> Req {
+        let best = value
+            .split(|c| wild.contains(&c))
+            .max_by_key(|p| p.len())
+            .unwrap_or("");
+        self.lit(best)
+    }
+
+    /// The necessary literal condition of a compiled filter.
+    pub fn expr(&mut self, e: &CExpr) -> Req {
+        match e {
+            CExpr::And(cs) => {
+                let v = cs.iter().map(|c| self.expr(c)).collect();
+                Req::and(v)
+            }
+            CExpr::Or(cs) => {
+                let v = cs.iter().map(|c| self.expr(c)).collect();
+                Req::or(v)
+            }
+            // Nothing is required of what must be absent.
+            CExpr::Not(_) | CExpr::Scalar(..) => Req::True,
+            CExpr::Term(t) => self.piece(&t.value, &['*']),
+            CExpr::Cmp(c) => self.cmp(c),
+        }
+    }
+
+    fn cmp(&mut self, c: &CCmp) -> Req {
+        let per_value = |b: &mut Builder, wild: &[char]| -> Vec<Req> {
+            c.values
+                .iter()
+                .map(|l| {
+                    if c.logic == Logic::ThreeValued && bare_number(l).is_some() {
+                        // Numeric equality: "4688" equals "4688.0".
+                        Req::True
+                    } else {
+                        b.piece(&l.value, wild)
+                    }
+                })
+                .collect()
+        };
+        let wild: &[char] = match c.flags.wildcard {
+            Wildcard::Glob => &['*'],
+            Wildcard::Sql => &['%', '_'],
+            Wildcard::None => &[],
+        };
+        match c.op {
+            CmpOp::Eq | CmpOp::In => {
+                let v = per_value(self, wild);
+                Req::or(v)
+            }
+            CmpOp::Like => {
+                let v = per_value(self, &['%', '_']);
+                Req::or(v)
+            }
+            CmpOp::Contains | CmpOp::StartsWith | CmpOp::EndsWith => {
+                let v = per_value(self, &[]);
+                Req::or(v)
+            }
+            CmpOp::Has => {
+                let v = per_value(self, &[]);
+                if c.flags.all {
+                    Req::and(v)
+                } else {
+                    Req::or(v)
+                }
+            }
+            CmpOp::Match => {
+                let Some(lit) = c.values.first() else {
+                    return Req::True;
+                };
+                let parsed = regex_syntax::ParserBuilder::new()
+                    .case_insensitive(!c.flags.case_sensitive)
+                    .build()
+                    .parse(&lit.value);
+                match parsed {
+                    Ok(hir) => self.hir(&hir),
+                    // PCRE-only syntax: no requirement rather than a guess.
+                    Err(_) => Req::True,
+                }
+            }
+            CmpOp::Ne
+            | CmpOp::Lt
+            | CmpOp::Le
+            | CmpOp::Gt
+            | CmpOp::Ge
+            | CmpOp::Between
+            | CmpOp::IsNull
+            | CmpOp::IsNotNull => Req::True,
+        }
+    }
+
+    /// Required literal runs of a regex.
+    fn hir(&mut self, h: &Hir) -> Req {
+        match h.kind() {
+            HirKind::Concat(items) => {
+                let mut out = Vec::new();
+                let mut run = String::new();
+                for it in items {
+                    match char_like(it) {
+                        Some(s) => run.push_str(&s),
+                        None => {
+                            if !run.is_empty() {
+                                out.push(self.lit(&run));
+                                run.clear();
+                            }
+                            out.push(self.hir(it));
+                        }
+                    }
+                }
+                if !run.is_empty() {
+                    out.push(self.lit(&run));
+                }
+                Req::and(out)
+            }
+            HirKind::Alternation(items) => {
+                let v = items.iter().map(|i| self.hir(i)).collect();
+                Req::or(v)
+            }
+            HirKind::Repetition(rep) if rep.min >= 1 => self.hir(&rep.sub),
+            HirKind::Capture(cap) => self.hir(&cap.sub),
+            HirKind::Literal(_) | HirKind::Class(_) => match char_like(h) {
+                Some(s) => self.lit(&s),
+                None => Req::True,
+            },
+            _ => Req::True,
+        }
+    }
+
+    /// The literals collected, by id.
+    pub fn literals(&self) -> &[String] {
+        &self.lits
+    }
+
+    /// Builds the matcher for every literal collected.
+    pub fn finish(self) -> Option<Prefilter> {
+        if self.lits.is_empty() {
+            return None;
+        }
+        let ac = AhoCorasick::new(&self.lits).ok()?;
+        Some(Prefilter {
+            ac,
+            n: self.lits.len(),
+        })
+    }
+}
+
+/// The text a regex node always matches, when it is one fixed string up
+/// to case: a literal, or a class of case variants of one character.
+fn char_like(h: &Hir) -> Option<String> {
+    match h.kind() {
+        HirKind::Literal(lit) => std::str::from_utf8(&lit.0).ok().map(str::to_string),
+        HirKind::Class(Class::Unicode(cls)) => {
+            let mut folded: Option<char> = None;
+            let mut count = 0u32;
+            for r in cls.iter() {
+                count += r.end() as u32 - r.start() as u32 + 1;
+                if count > 4 {
+                    return None;
+                }
+                for c in r.start()..=r.end() {
+                    let mut s = String::new();
+                    fold_into(&mut s, c.encode_utf8(&mut [0; 4]));
+                    let f = s.chars().next()?;
+                    match folded {
+                        None => folded = Some(f),
+                        Some(g) if g == f => {}
+                        Some(_) => return None,
+                    }
+                }
+            }
+            folded.map(String::from)
+        }
+        _ => None,
+    }
+}
+
+/// The matcher for all rules' literals.
+pub struct Prefilter {
+    ac: AhoCorasick,
+    n: usize,
+}
+
+impl Prefilter {
+    /// Which literals an event contains, as a bit set.
+    pub fn scan(&self, e: &Event) -> Vec<u64> {
+        let mut hay = String::with_capacity(e.raw.len() * 2);
+        fold_into(&mut hay, &e.raw);
+        for vs in e.fields.values() {
+            for v in vs {
+                hay.push('\n');
+                fold_into(&mut hay, v);
+            }
+        }
+        let mut bits = vec![0u64; self.n.div_ceil(64)];
+        for m in self.ac.find_overlapping_iter(&hay) {
+            let i = m.pattern().as_usize();
+            bits[i / 64] |= 1 << (i % 64);
+        }
+        bits
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::diag::Span;
+    use crate::ir::{Cmp, Expr, Flags, Literal, Term};
+    use crate::rule::Language;
+
+    use super::super::filter::{compile, Source};
+
+    fn req(e: &Expr, logic: Logic) -> (Req, Vec<String>) {
+        let src = Source {
+            lang: Language::Splunk,
+            text: "",
+            offset: 0,
+        };
+        let c = compile(e, logic, &src).unwrap();
+        let mut b = Builder::default();
+        let r = b.expr(&c);
+        (r, b.literals().to_vec())
+    }
+
+    fn cmp(op: CmpOp, v: &str, flags: Flags) -> Expr {
+        Expr::Cmp(Cmp {
+            field: "f".into(),
+            op,
+            values: vec![Literal {
+                raw: format!("\"{v}\""),
+                value: v.into(),
+            }],
+            flags,
+            span: Span::default(),
+        })
+    }
+
+    #[test]
+    fn literals_from_terms_globs_and_regexes() {
+        let t = Expr::Term(Term {
+            text: "x".into(),
+            value: "*MimiKatz*".into(),
+            whole_token: false,
+            case_sensitive: false,
+            span: Span::default(),
+        });
+        assert_eq!(req(&t, Logic::Search).1, vec!["mimikatz"]);
+        let g = Flags {
+            wildcard: Wildcard::Glob,
+            ..Flags::default()
+        };
+        assert_eq!(
+            req(&cmp(CmpOp::Eq, "*\\cmd.exe", g), Logic::Search).1,
+            vec!["\\cmd.exe"]
+        );
+        let (r, lits) = req(
+            &cmp(
+                CmpOp::Match,
+                "(?i)\\x5cnetscan(32|64)?\\.exe",
+                Flags::default(),
+            ),
+            Logic::ThreeValued,
+        );
+        assert_eq!(lits, vec!["\\netscan", ".exe"]);
+        assert_eq!(r, Req::And(vec![Req::Lit(0), Req::Lit(1)]));
+        // Alternation → Or; short literals require nothing.
+        let (r, _) = req(
+            &cmp(CmpOp::Match, "abcd|xy", Flags::default()),
+            Logic::ThreeValued,
+        );
+        assert_eq!(r, Req::True);
+        // Negation requires nothing.
+        let n = Expr::Not {
+            child: Box::new(cmp(CmpOp::Eq, "abcdef", g)),
+        };
+        assert_eq!(req(&n, Logic::Search).0, Req::True);
+    }
+
+    #[test]
+    fn scan_finds_literals_case_folded_in_raw_and_fields() {
+        let mut b = Builder::default();
+        let a = b.lit("NETSCAN");
+        let c = b.lit("portable");
+        let k = b.lit("kelvin");
+        let p = b.finish().unwrap();
+        let mut e = Event {
+            raw: "<Data>C:\\X\\NetScan.exe</Data>".into(),
+            ..Event::default()
+        };
+        e.set("path", "C:\\netscan_PORTABLE");
+        e.set("odd", "\u{212A}elvin");
+        let bits = p.scan(&e);
+        assert!(a.holds(&bits));
+        assert!(c.holds(&bits));
+        assert!(k.holds(&bits));
+        assert!(!Req::Lit(5).holds(&bits));
+    }
+}

@@ -79,6 +79,10 @@ pub struct CTerm {
     pub value: String,
     /// `CASE(...)`.
     pub case_sensitive: bool,
+    /// Compiled with KQL term boundaries.
+    pub kql: bool,
+    /// `TERM(...)`.
+    pub whole_token: bool,
     /// How it is shown.
     pub leaf: Leaf,
 }
@@ -101,16 +105,25 @@ enum Test {
     Null(bool, bool),
 }
 
+/// A whole-value pattern of an `Eq`/`In`/`Ne` predicate.
 #[derive(Debug)]
-enum Pat {
+pub enum Pat {
+    /// Exact (case-folded when `ci`; numeric when `num`).
     Exact {
+        /// The value (lower-cased when `ci`).
         value: String,
+        /// Case-insensitive.
         ci: bool,
+        /// Compare numerically with this number when the value is one.
         num: Option<f64>,
     },
+    /// Wildcard pattern.
     Re(Regex),
+    /// Substring.
     Contains(String, bool),
+    /// Prefix.
     Prefix(String, bool),
+    /// Suffix.
     Suffix(String, bool),
 }
 
@@ -208,6 +221,8 @@ fn compile_term(t: &Term, src: &Source) -> Result<CTerm, CompileError> {
         re,
         value: t.value.clone(),
         case_sensitive: t.case_sensitive,
+        kql: src.lang == Language::Kusto,
+        whole_token: t.whole_token,
         leaf: Leaf {
             text: src.slice(t.span).unwrap_or_else(|| t.text.clone()),
             span: t.span,
@@ -415,6 +430,14 @@ fn fold_if(s: &str, ci: bool) -> std::borrow::Cow<'_, str> {
 }
 
 impl CCmp {
+    /// The value patterns of an `Eq`/`In`/`Ne` predicate (empty otherwise).
+    pub fn pats(&self) -> &[Pat] {
+        match &self.test {
+            Test::Any(p) | Test::NoneOf(p) => p,
+            _ => &[],
+        }
+    }
+
     /// The regex pattern of a `Match` predicate and its run-time failures.
     pub fn regex(&self) -> Option<(&str, usize)> {
         match &self.test {

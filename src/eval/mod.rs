@@ -442,9 +442,11 @@ pub fn evaluate_many(rules: &[Prepared], events: &[Event], opts: &EvalOptions) -
             prefilter::Req::and(v)
         })
         .collect();
-    let bits: Option<Vec<Vec<u64>>> = match lits.finish() {
-        Some(pf) if !opts.explain => Some(events.par_iter().map(|e| pf.scan(e)).collect()),
-        _ => None,
+    let bits: Option<Vec<prefilter::Bits>> = if opts.explain {
+        None
+    } else {
+        let pf = lits.finish();
+        Some(events.par_iter().map(|e| pf.scan(e)).collect())
     };
     rules
         .par_iter()

@@ -1,10 +1,16 @@
-//! Literal pre-selection for evaluating many rules over many events.
+//! Pre-selection for evaluating many rules over many events.
 //!
-//! For each rule, the leading filter is reduced to a necessary condition
-//! over literal substrings: a tree of AND/OR over "the event contains
-//! `lit`" (case-folded). One Aho-Corasick pass per event finds which of
-//! all rules' literals it contains; a rule then runs only on events whose
-//! literal set satisfies its condition. The condition is necessary, never
+//! For each rule, the leading filters are reduced to a necessary
+//! condition: a tree of AND/OR over three kinds of atoms, each answered
+//! once per event for all rules together —
+//! - "the event contains literal `lit`" (case-folded), from one
+//!   Aho-Corasick pass over the event;
+//! - "the raw text has segment `seg`" (Splunk segmentation, see
+//!   [`terms::segments`]), for bare terms and `TERM()`;
+//! - "field `f` has a value with key `k`" (see [`index_key`]), for
+//!   `f=v`/`IN` without wildcards.
+//!
+//! A rule then runs only on events whose atoms satisfy its condition. The condition is necessary, never
 //! sufficient: every event it lets through is evaluated in full, and no
 //! event it rejects could have passed.
 //!
@@ -24,7 +30,9 @@ use regex_syntax::hir::{Class, Hir, HirKind};
 use crate::events::Event;
 use crate::ir::{CmpOp, Logic, Wildcard};
 
-use super::filter::{bare_number, CCmp, CExpr};
+use super::filter::{bare_number, index_key, CCmp, CExpr, Pat};
+use super::row::Record;
+use super::terms;
 
 /// Literals shorter than this make no requirement (too common to help).
 const MIN_LEN: usize = 3;
@@ -36,6 +44,10 @@ pub enum Req {
     True,
     /// The literal with this id must be present.
     Lit(usize),
+    /// The raw-text segment with this id must be present.
+    Tok(usize),
+    /// The field value with this id must be present.
+    Field(usize),
     /// All must hold.
     And(Vec<Req>),
     /// One must hold.
@@ -66,11 +78,14 @@ impl Req {
         }
     }
 
-    /// Whether the condition holds for an event's literal bit set.
-    pub fn holds(&self, bits: &[u64]) -> bool {
+    /// Whether the condition holds for an event's atoms.
+    pub fn holds(&self, bits: &Bits) -> bool {
+        let has = |set: &[u64], i: usize| set.get(i / 64).is_some_and(|w| w & (1 << (i % 64)) != 0);
         match self {
             Req::True => true,
-            Req::Lit(i) => bits.get(i / 64).is_some_and(|w| w & (1 << (i % 64)) != 0),
+            Req::Lit(i) => has(&bits.lit, *i),
+            Req::Tok(i) => has(&bits.tok, *i),
+            Req::Field(i) => has(&bits.field, *i),
             Req::And(v) => v.iter().all(|r| r.holds(bits)),
             Req::Or(v) => v.iter().any(|r| r.holds(bits)),
         }
@@ -82,6 +97,25 @@ impl Req {
 pub struct Builder {
     ids: HashMap<String, usize>,
     lits: Vec<String>,
+    /// (seq-aware, folded segment) → id.
+    toks: HashMap<(bool, String), usize>,
+    /// field → value key → id.
+    fields: HashMap<String, HashMap<String, usize>>,
+    n_fields: usize,
+}
+
+/// The atoms an event satisfies, as bit sets by id.
+#[derive(Clone, Debug, Default)]
+pub struct Bits {
+    lit: Vec<u64>,
+    tok: Vec<u64>,
+    field: Vec<u64>,
+}
+
+fn set_bit(v: &mut [u64], i: usize) {
+    if let Some(w) = v.get_mut(i / 64) {
+        *w |= 1 << (i % 64);
+    }
 }
 
 /// Case-folds text for the haystack and literals alike.
@@ -117,6 +151,41 @@ impl Builder {
         Req::Lit(id)
     }
 
+    /// A requirement that every ASCII segment of a term be a segment of
+    /// the raw text.
+    fn segs(&mut self, value: &str, seq_aware: bool) -> Req {
+        let mut folded = String::new();
+        fold_into(&mut folded, value);
+        let mut segs = Vec::new();
+        terms::segments(&folded, seq_aware, |s| {
+            if s.is_ascii() {
+                segs.push(s.to_string());
+            }
+        });
+        let mut v = Vec::new();
+        for seg in segs {
+            let next = self.toks.len();
+            let id = *self.toks.entry((seq_aware, seg)).or_insert(next);
+            v.push(Req::Tok(id));
+        }
+        Req::and(v)
+    }
+
+    /// A requirement that `field` hold a value with index key `key`.
+    fn field(&mut self, field: &str, key: String) -> Req {
+        let next = self.n_fields;
+        let id = *self
+            .fields
+            .entry(field.to_string())
+            .or_default()
+            .entry(key)
+            .or_insert(next);
+        if id == next {
+            self.n_fields += 1;
+        }
+        Req::Field(id)
+    }
+
     /// The longest piece of `value` between wildcard characters.
     fn piece(&mut self, value: &str, wild: &[char]) -> Req {
         let best = value
@@ -139,7 +208,9 @@ impl Builder {
             }
             // Nothing is required of what must be absent.
             CExpr::Not(_) | CExpr::Scalar(..) => Req::True,
-            CExpr::Term(t) => self.piece(&t.value, &['*']),
+            // KQL `search` terms use other boundaries: literal only.
+            CExpr::Term(t) if t.value.contains('*') || t.kql => self.piece(&t.value, &['*']),
+            CExpr::Term(t) => self.segs(&t.value, t.whole_token),
             CExpr::Cmp(c) => self.cmp(c),
         }
     }
@@ -164,6 +235,17 @@ impl Builder {
             Wildcard::None => &[],
         };
         match c.op {
+            CmpOp::Eq | CmpOp::In if c.field != "_raw" => {
+                // Exact values: the field-value atom; patterns: a literal.
+                let mut v = Vec::new();
+                for (l, p) in c.values.iter().zip(c.pats()) {
+                    v.push(match p {
+                        Pat::Exact { .. } => self.field(&c.field, index_key(&l.value)),
+                        _ => self.piece(&l.value, wild),
+                    });
+                }
+                Req::or(v)
+            }
             CmpOp::Eq | CmpOp::In => {
                 let v = per_value(self, wild);
                 Req::or(v)
@@ -251,16 +333,28 @@ impl Builder {
         &self.lits
     }
 
-    /// Builds the matcher for every literal collected.
-    pub fn finish(self) -> Option<Prefilter> {
-        if self.lits.is_empty() {
-            return None;
+    /// Builds the matcher for every atom collected.
+    pub fn finish(self) -> Prefilter {
+        let ac = if self.lits.is_empty() {
+            None
+        } else {
+            AhoCorasick::new(&self.lits).ok()
+        };
+        // Without a matcher, every literal must count as present.
+        let all_lits = ac.is_none();
+        let mut toks: [HashMap<String, usize>; 2] = Default::default();
+        for ((seq, seg), id) in self.toks {
+            toks[usize::from(seq)].insert(seg, id);
         }
-        let ac = AhoCorasick::new(&self.lits).ok()?;
-        Some(Prefilter {
+        Prefilter {
             ac,
+            all_lits,
             n: self.lits.len(),
-        })
+            n_toks: toks[0].len() + toks[1].len(),
+            toks,
+            fields: self.fields,
+            n_fields: self.n_fields,
+        }
     }
 }
 
@@ -294,27 +388,58 @@ fn char_like(h: &Hir) -> Option<String> {
     }
 }
 
-/// The matcher for all rules' literals.
+/// The matcher for all rules' atoms.
 pub struct Prefilter {
-    ac: AhoCorasick,
+    ac: Option<AhoCorasick>,
+    all_lits: bool,
     n: usize,
+    /// Plain and seq-aware segment → id.
+    toks: [HashMap<String, usize>; 2],
+    n_toks: usize,
+    fields: HashMap<String, HashMap<String, usize>>,
+    n_fields: usize,
 }
 
 impl Prefilter {
-    /// Which literals an event contains, as a bit set.
-    pub fn scan(&self, e: &Event) -> Vec<u64> {
-        let mut hay = String::with_capacity(e.raw.len() * 2);
-        fold_into(&mut hay, &e.raw);
-        for vs in e.fields.values() {
-            for v in vs {
-                hay.push('\n');
-                fold_into(&mut hay, v);
+    /// Which atoms an event satisfies.
+    pub fn scan(&self, e: &Event) -> Bits {
+        let mut bits = Bits {
+            lit: vec![0u64; self.n.div_ceil(64)],
+            tok: vec![0u64; self.n_toks.div_ceil(64)],
+            field: vec![0u64; self.n_fields.div_ceil(64)],
+        };
+        let mut raw = String::with_capacity(e.raw.len());
+        fold_into(&mut raw, &e.raw);
+        for (seq, map) in self.toks.iter().enumerate() {
+            if map.is_empty() {
+                continue;
+            }
+            terms::segments(&raw, seq == 1, |s| {
+                if let Some(&i) = map.get(s) {
+                    set_bit(&mut bits.tok, i);
+                }
+            });
+        }
+        for (f, keys) in &self.fields {
+            for v in Record::values(e, f).unwrap_or(&[]) {
+                if let Some(&i) = keys.get(&index_key(v)) {
+                    set_bit(&mut bits.field, i);
+                }
             }
         }
-        let mut bits = vec![0u64; self.n.div_ceil(64)];
-        for m in self.ac.find_overlapping_iter(&hay) {
-            let i = m.pattern().as_usize();
-            bits[i / 64] |= 1 << (i % 64);
+        if self.all_lits {
+            bits.lit.iter_mut().for_each(|w| *w = u64::MAX);
+        } else if let Some(ac) = &self.ac {
+            let mut hay = raw;
+            for vs in e.fields.values() {
+                for v in vs {
+                    hay.push('\n');
+                    fold_into(&mut hay, v);
+                }
+            }
+            for m in ac.find_overlapping_iter(&hay) {
+                set_bit(&mut bits.lit, m.pattern().as_usize());
+            }
         }
         bits
     }
@@ -364,6 +489,17 @@ mod tests {
             span: Span::default(),
         });
         assert_eq!(req(&t, Logic::Search).1, vec!["mimikatz"]);
+        let plain = Expr::Term(Term {
+            text: "x".into(),
+            value: "cmd.exe".into(),
+            whole_token: false,
+            case_sensitive: false,
+            span: Span::default(),
+        });
+        assert_eq!(
+            req(&plain, Logic::Search).0,
+            Req::And(vec![Req::Tok(0), Req::Tok(1)])
+        );
         let g = Flags {
             wildcard: Wildcard::Glob,
             ..Flags::default()
@@ -401,7 +537,10 @@ mod tests {
         let a = b.lit("NETSCAN");
         let c = b.lit("portable");
         let k = b.lit("kelvin");
-        let p = b.finish().unwrap();
+        let t = b.segs("Netscan.EXE", false);
+        let t2 = b.segs("netscan64", false);
+        let f = b.field("path", index_key("c:\\NETSCAN_portable"));
+        let p = b.finish();
         let mut e = Event {
             raw: "<Data>C:\\X\\NetScan.exe</Data>".into(),
             ..Event::default()
@@ -413,5 +552,8 @@ mod tests {
         assert!(c.holds(&bits));
         assert!(k.holds(&bits));
         assert!(!Req::Lit(5).holds(&bits));
+        assert!(t.holds(&bits));
+        assert!(!t2.holds(&bits));
+        assert!(f.holds(&bits));
     }
 }

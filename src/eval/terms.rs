@@ -128,6 +128,45 @@ pub fn kql_has(value: &str, case_sensitive: bool) -> Result<Regex, String> {
         .map_err(|e| e.to_string())
 }
 
+/// Calls `f` with each segment of `folded` (text already case-folded by
+/// the pre-selection fold): maximal runs of characters that are not
+/// breakers. With `seq_aware`, the multi-character major breakers
+/// (`--`, `%20`…) also split, as they bound `TERM()` tokens.
+///
+/// Used for pre-selection: every plain-character segment of a matching
+/// term is a segment of the raw text it matches in (breaker boundaries
+/// on both sides), so a term whose segments the raw text lacks cannot
+/// match.
+pub fn segments(folded: &str, seq_aware: bool, mut f: impl FnMut(&str)) {
+    let b = folded.as_bytes();
+    let mut covered = vec![false; if seq_aware { b.len() } else { 0 }];
+    if seq_aware {
+        for i in 0..b.len() {
+            for seq in MAJOR_SEQ {
+                let s = seq.as_bytes();
+                if b.len() - i >= s.len() && b[i..i + s.len()].eq_ignore_ascii_case(s) {
+                    covered[i..i + s.len()].iter_mut().for_each(|c| *c = true);
+                }
+            }
+        }
+    }
+    let mut start: Option<usize> = None;
+    for (i, c) in folded.char_indices() {
+        let brk = is_breaker(c) || (seq_aware && covered[i]);
+        match (brk, start) {
+            (true, Some(s)) => {
+                f(&folded[s..i]);
+                start = None;
+            }
+            (false, None) => start = Some(i),
+            _ => {}
+        }
+    }
+    if let Some(s) = start {
+        f(&folded[s..]);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -176,6 +215,16 @@ mod tests {
         let c = spl_term("LOCALHOST", false, true).unwrap();
         assert!(c.is_match("host LOCALHOST"));
         assert!(!c.is_match("host localhost"));
+    }
+
+    #[test]
+    fn segments_split_at_breakers_and_sequences() {
+        let mut v = Vec::new();
+        segments("c:\\x\\cmd.exe a%20b--c", false, |s| v.push(s.to_string()));
+        assert_eq!(v, vec!["c", "x", "cmd", "exe", "a", "20b", "c"]);
+        let mut v = Vec::new();
+        segments("a%20b--c x-y", true, |s| v.push(s.to_string()));
+        assert_eq!(v, vec!["a", "b", "c", "x", "y"]);
     }
 
     #[test]

@@ -14,6 +14,7 @@
 //! - An empty string is a value, not a null (except for `isempty`).
 
 use std::sync::atomic::{AtomicUsize, Ordering as AtomicOrdering};
+use std::sync::OnceLock;
 
 use regex::Regex;
 
@@ -21,6 +22,7 @@ use crate::diag::Span;
 use crate::ir::{Cmp, CmpOp, Expr, Flags, Literal, Logic, Term, Wildcard};
 use crate::rule::Language;
 
+use super::prefilter::Req;
 use super::regex::{Flavor, Rx};
 use super::row::Record;
 use super::scalar::{self, CScalar, Ctx};
@@ -68,6 +70,8 @@ pub struct CCmp {
     pub flags: Flags,
     /// How it is shown.
     pub leaf: Leaf,
+    /// A necessary condition on pre-selection atoms, set by `evaluate_many`.
+    pub atom: OnceLock<Req>,
     test: Test,
 }
 
@@ -83,6 +87,9 @@ pub struct CTerm {
     pub kql: bool,
     /// `TERM(...)`.
     pub whole_token: bool,
+    /// A condition on pre-selection atoms and whether it is exact
+    /// (sufficient too), set by `evaluate_many`.
+    pub atom: OnceLock<(Req, bool)>,
     /// How it is shown.
     pub leaf: Leaf,
 }
@@ -223,6 +230,7 @@ fn compile_term(t: &Term, src: &Source) -> Result<CTerm, CompileError> {
         case_sensitive: t.case_sensitive,
         kql: src.lang == Language::Kusto,
         whole_token: t.whole_token,
+        atom: OnceLock::new(),
         leaf: Leaf {
             text: src.slice(t.span).unwrap_or_else(|| t.text.clone()),
             span: t.span,
@@ -394,6 +402,7 @@ fn compile_cmp(c: &Cmp, logic: Logic, src: &Source) -> Result<CCmp, CompileError
         values: c.values.clone(),
         flags: c.flags,
         leaf: Leaf { text, span: c.span },
+        atom: OnceLock::new(),
         test,
     })
 }
@@ -426,6 +435,20 @@ fn fold_if(s: &str, ci: bool) -> std::borrow::Cow<'_, str> {
         super::value::fold(s)
     } else {
         std::borrow::Cow::Borrowed(s)
+    }
+}
+
+impl CTerm {
+    /// Whether the term occurs in the row's `_raw`.
+    pub fn eval(&self, rec: &dyn Record) -> bool {
+        if let (Some(bits), Some((req, exact))) = (rec.atoms(), self.atom.get()) {
+            let holds = req.holds(bits);
+            if !holds || *exact {
+                return holds;
+            }
+        }
+        rec.values("_raw")
+            .is_some_and(|vs| vs.iter().any(|r| self.re.is_match(r)))
     }
 }
 
@@ -462,6 +485,12 @@ impl CCmp {
                 Logic::ThreeValued => None,
             };
         };
+        // The field is present: a failed necessary condition means false.
+        if let (Some(bits), Some(req)) = (rec.atoms(), self.atom.get()) {
+            if !req.holds(bits) {
+                return Some(false);
+            }
+        }
         Some(match &self.test {
             Test::Any(pats) => vals.iter().any(|v| pats.iter().any(|p| p.matches(v))),
             Test::NoneOf(pats) => !vals.iter().any(|v| pats.iter().any(|p| p.matches(v))),
@@ -525,10 +554,7 @@ impl CExpr {
             }
             CExpr::Not(c) => c.eval(rec, logic, ctx).map(|b| !b),
             CExpr::Cmp(c) => c.eval(rec, logic),
-            CExpr::Term(t) => Some(
-                rec.values("_raw")
-                    .is_some_and(|vs| vs.iter().any(|r| t.re.is_match(r))),
-            ),
+            CExpr::Term(t) => Some(t.eval(rec)),
             CExpr::Scalar(s, _) => s.eval(rec, ctx).truth(),
         };
         match logic {

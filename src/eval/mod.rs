@@ -147,13 +147,14 @@ pub fn evaluate(
 ) -> Outcome {
     let now = opts.now.unwrap_or_else(|| default_now(events));
     let plan = pipeline::compile(query, language, &opts.lookups);
-    run_plan(&plan, events, None, now, opts)
+    run_plan(&plan, events, None, None, now, opts)
 }
 
 fn run_plan(
     plan: &pipeline::Plan,
     events: &[Event],
     candidates: Option<&[u32]>,
+    atoms: Option<&[prefilter::Bits]>,
     now: f64,
     opts: &EvalOptions,
 ) -> Outcome {
@@ -170,7 +171,7 @@ fn run_plan(
         lang: plan.lang,
         now,
     };
-    let res = pipeline::run(plan, events, candidates, &ctx, opts.explain);
+    let res = pipeline::run(plan, events, candidates, atoms, &ctx, opts.explain);
     out.matched = res.matched;
     out.columns = res.columns;
     out.results = res.rows.into_iter().map(|r| r.fields).collect();
@@ -463,7 +464,7 @@ pub fn evaluate_many(rules: &[Prepared], events: &[Event], opts: &EvalOptions) -
                         None => (0..events.len() as u32).filter(keep).collect(),
                     });
                 }
-                run_plan(plan, events, cands.as_deref(), now, opts)
+                run_plan(plan, events, cands.as_deref(), bits.as_deref(), now, opts)
             } else {
                 Outcome {
                     events: events.len(),

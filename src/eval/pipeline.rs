@@ -27,8 +27,9 @@ use crate::ir::{ExtractMode, Logic, Operator, Query, SortKey, Stage, StatsMode};
 use crate::rule::Language;
 
 use super::filter::{self, CExpr, Failure, Source};
+use super::prefilter::Bits;
 use super::regex::{Flavor, Rx};
-use super::row::{glob_captures, glob_fill, glob_name, DataModel, Rec, Record};
+use super::row::{glob_captures, glob_fill, glob_name, DataModel, Rec, Record, Scanned};
 use super::scalar::{self, CScalar, Ctx};
 use super::stats::{self, CAgg};
 use super::value::{compare, fmt_num, fmt_time, parse_num, parse_span, parse_time};
@@ -540,7 +541,7 @@ fn lead(plan: &Plan) -> (usize, bool) {
 
 /// Tests an event against the leading filters; `Err` names the stage
 /// that dropped it (and the failing predicate when `explain`).
-fn lead_test(plan: &Plan, e: &Event, ctx: &Ctx, explain: bool) -> Result<(), Box<Drop>> {
+fn lead_test(plan: &Plan, e: &dyn Record, ctx: &Ctx, explain: bool) -> Result<(), Box<Drop>> {
     let (n, tstats) = lead(plan);
     for (i, st) in plan.stages[..n].iter().enumerate() {
         if let COp::Filter { expr, logic } = &st.op {
@@ -613,11 +614,13 @@ pub fn first_filter(plan: &Plan) -> Option<&CExpr> {
 
 /// Runs a plan over `events`. `candidates`, when given, lists the only
 /// events that can pass the leading filters (pre-selection); the others
-/// are treated as dropped by the first filter.
+/// are treated as dropped by the first filter. `atoms`, when given, holds
+/// each event's pre-selection atoms for the leaves to consult.
 pub fn run(
     plan: &Plan,
     events: &[Event],
     candidates: Option<&[u32]>,
+    atoms: Option<&[Bits]>,
     ctx: &Ctx,
     explain: bool,
 ) -> RunResult {
@@ -633,7 +636,7 @@ pub fn run(
         let verdicts: Vec<Result<(), Box<Drop>>> = events
             .par_iter()
             .with_min_len(256)
-            .map(|e| lead_test(plan, e, ctx, explain))
+            .map(|e| lead_test(plan, e as &dyn Record, ctx, explain))
             .collect();
         let mut kept = Vec::new();
         for (i, v) in verdicts.into_iter().enumerate() {
@@ -650,9 +653,13 @@ pub fn run(
             .iter()
             .copied()
             .filter(|&i| {
-                events
-                    .get(i as usize)
-                    .is_some_and(|e| lead_test(plan, e, ctx, false).is_ok())
+                let Some(e) = events.get(i as usize) else {
+                    return false;
+                };
+                match atoms.and_then(|a| a.get(i as usize)) {
+                    Some(b) => lead_test(plan, &Scanned(e, b), ctx, false).is_ok(),
+                    None => lead_test(plan, e, ctx, false).is_ok(),
+                }
             })
             .collect()
     };
@@ -731,28 +738,32 @@ pub fn run(
                 keep_internal,
             } => {
                 if *keep {
+                    // Patterns expand over the names present, sorted; plain
+                    // names are kept in the order written.
+                    let names: std::collections::BTreeSet<&str> =
+                        if fields.iter().any(|f| f.contains('*')) {
+                            rows.iter()
+                                .flat_map(|r| r.fields.keys().map(String::as_str))
+                                .collect()
+                        } else {
+                            std::collections::BTreeSet::new()
+                        };
                     let mut order: Vec<String> = Vec::new();
-                    let mut names: Vec<String> = rows
-                        .iter()
-                        .flat_map(|r| r.fields.keys().cloned())
-                        .collect::<std::collections::BTreeSet<_>>()
-                        .into_iter()
-                        .collect();
-                    names.sort();
+                    let mut kept: HashSet<String> = HashSet::new();
                     for pat in fields {
                         if pat.contains('*') {
                             for n in &names {
-                                if glob_name(pat, n) && !order.contains(n) {
-                                    order.push(n.clone());
+                                if glob_name(pat, n) && kept.insert(n.to_string()) {
+                                    order.push(n.to_string());
                                 }
                             }
-                        } else if !order.contains(pat) {
+                        } else if kept.insert(pat.clone()) {
                             order.push(pat.clone());
                         }
                     }
                     for r in &mut rows {
                         r.fields.retain(|k, _| {
-                            order.contains(k) || (*keep_internal && k.starts_with('_'))
+                            kept.contains(k) || (*keep_internal && k.starts_with('_'))
                         });
                     }
                     columns = order;

@@ -31,7 +31,7 @@ use crate::events::Event;
 use crate::ir::{CmpOp, Logic, Wildcard};
 
 use super::filter::{bare_number, index_key, CCmp, CExpr, Pat};
-use super::row::Record;
+use super::row::{DataModel, Record};
 use super::terms;
 
 /// Literals shorter than this make no requirement (too common to help).
@@ -118,13 +118,28 @@ fn set_bit(v: &mut [u64], i: usize) {
     }
 }
 
-/// Case-folds text for the haystack and literals alike.
+/// Case-folds text for the literal haystack and literals alike: ASCII
+/// lower-casing plus every non-ASCII character that case folding or
+/// `to_lowercase` turns into an ASCII letter.
 pub fn fold_into(out: &mut String, s: &str) {
     for c in s.chars() {
         out.push(match c {
             '\u{212A}' => 'k',
             '\u{17F}' => 's',
             '\u{130}' => 'i',
+            c => c.to_ascii_lowercase(),
+        });
+    }
+}
+
+/// Case-folds text for segments: exactly the simple case folding the
+/// term regexes use, restricted to what can equal an ASCII letter, so a
+/// one-segment ASCII term is in the set exactly when its regex matches.
+pub fn fold_simple_into(out: &mut String, s: &str) {
+    for c in s.chars() {
+        out.push(match c {
+            '\u{212A}' => 'k',
+            '\u{17F}' => 's',
             c => c.to_ascii_lowercase(),
         });
     }
@@ -155,7 +170,7 @@ impl Builder {
     /// the raw text.
     fn segs(&mut self, value: &str, seq_aware: bool) -> Req {
         let mut folded = String::new();
-        fold_into(&mut folded, value);
+        fold_simple_into(&mut folded, value);
         let mut segs = Vec::new();
         terms::segments(&folded, seq_aware, |s| {
             if s.is_ascii() {
@@ -208,10 +223,34 @@ impl Builder {
             }
             // Nothing is required of what must be absent.
             CExpr::Not(_) | CExpr::Scalar(..) => Req::True,
-            // KQL `search` terms use other boundaries: literal only.
-            CExpr::Term(t) if t.value.contains('*') || t.kql => self.piece(&t.value, &['*']),
-            CExpr::Term(t) => self.segs(&t.value, t.whole_token),
-            CExpr::Cmp(c) => self.cmp(c),
+            CExpr::Term(t) => {
+                // KQL `search` terms use other boundaries: literal only.
+                let req = if t.value.contains('*') || t.kql {
+                    self.piece(&t.value, &['*'])
+                } else {
+                    self.segs(&t.value, t.whole_token)
+                };
+                // One plain ASCII segment, case-insensitive: the segment set
+                // answers exactly what the regex would.
+                let v = t.value.trim();
+                let exact = !t.kql
+                    && !t.whole_token
+                    && !t.case_sensitive
+                    && !v.is_empty()
+                    && v.is_ascii()
+                    && !v.chars().any(terms::is_breaker);
+                if req != Req::True {
+                    let _ = t.atom.set((req.clone(), exact));
+                }
+                req
+            }
+            CExpr::Cmp(c) => {
+                let req = self.cmp(c);
+                if req != Req::True {
+                    let _ = c.atom.set(req.clone());
+                }
+                req
+            }
         }
     }
 
@@ -409,7 +448,7 @@ impl Prefilter {
             field: vec![0u64; self.n_fields.div_ceil(64)],
         };
         let mut raw = String::with_capacity(e.raw.len());
-        fold_into(&mut raw, &e.raw);
+        fold_simple_into(&mut raw, &e.raw);
         for (seq, map) in self.toks.iter().enumerate() {
             if map.is_empty() {
                 continue;
@@ -420,8 +459,11 @@ impl Prefilter {
                 }
             });
         }
+        // Data-model names (`Processes.process_name`) read the CIM field
+        // as `tstats` does; for other rules this only adds atoms.
+        let view = DataModel(e);
         for (f, keys) in &self.fields {
-            for v in Record::values(e, f).unwrap_or(&[]) {
+            for v in view.values(f).unwrap_or(&[]) {
                 if let Some(&i) = keys.get(&index_key(v)) {
                     set_bit(&mut bits.field, i);
                 }
@@ -430,7 +472,8 @@ impl Prefilter {
         if self.all_lits {
             bits.lit.iter_mut().for_each(|w| *w = u64::MAX);
         } else if let Some(ac) = &self.ac {
-            let mut hay = raw;
+            let mut hay = String::with_capacity(e.raw.len() * 2);
+            fold_into(&mut hay, &e.raw);
             for vs in e.fields.values() {
                 for v in vs {
                     hay.push('\n');

@@ -9,6 +9,8 @@ use std::collections::BTreeMap;
 
 use crate::events::Event;
 
+use super::prefilter::Bits;
+
 /// Read access to a row's fields.
 pub trait Record {
     /// The non-empty values of `name`, or `None` when it is missing.
@@ -17,6 +19,28 @@ pub trait Record {
 
     /// Every field name present (for wildcard patterns).
     fn names(&self) -> Vec<&str>;
+
+    /// The pre-selection atoms of the event, when it was scanned.
+    fn atoms(&self) -> Option<&Bits> {
+        None
+    }
+}
+
+/// An event with its pre-selection atoms (see [`super::prefilter`]).
+pub struct Scanned<'a>(pub &'a Event, pub &'a Bits);
+
+impl Record for Scanned<'_> {
+    fn values(&self, name: &str) -> Option<&[String]> {
+        Record::values(self.0, name)
+    }
+
+    fn names(&self) -> Vec<&str> {
+        Record::names(self.0)
+    }
+
+    fn atoms(&self) -> Option<&Bits> {
+        Some(self.1)
+    }
 }
 
 impl Record for Event {
@@ -95,6 +119,10 @@ impl<R: Record + ?Sized> Record for DataModel<'_, R> {
 
     fn names(&self) -> Vec<&str> {
         self.0.names()
+    }
+
+    fn atoms(&self) -> Option<&Bits> {
+        self.0.atoms()
     }
 }
 

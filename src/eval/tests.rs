@@ -1435,3 +1435,98 @@ fn evaluate_many_with_literal_prefilter_agrees_with_evaluate() {
     assert_eq!(many[0].matched, 1);
     assert_eq!(many[0].results, one.results);
 }
+
+/// `evaluate_many` (pre-selection and atoms) must agree with `evaluate`
+/// on every expression and event.
+#[test]
+fn preselection_never_changes_results() {
+    let events = vec![
+        ev(
+            &[("f", "Abc"), ("n", "4688")],
+            "x Abc.exe a%20w--z <EventID>1</EventID>",
+        ),
+        ev(&[("f", "abcd"), ("n", "4688.0")], "who am i K\u{212A}elvin"),
+        ev(&[("g", "1")], "ſtraße w -v net"),
+        ev(&[("f", "C:\\x\\cmd.exe")], "C:\\x\\cmd.exe --dns"),
+    ];
+    let t = |v: &str, whole: bool, cs: bool| {
+        Expr::Term(Term {
+            text: v.into(),
+            value: v.into(),
+            whole_token: whole,
+            case_sensitive: cs,
+            span: Span::default(),
+        })
+    };
+    let exprs: Vec<(Expr, Logic)> = vec![
+        (t("abc", false, false), Logic::Search),
+        (t("ABC", false, true), Logic::Search),
+        (t("abc.exe", false, false), Logic::Search),
+        (t("w", true, false), Logic::Search),
+        (t("z", true, false), Logic::Search),
+        (t("-v", true, false), Logic::Search),
+        (t("dns", true, false), Logic::Search),
+        (t("strasse", false, false), Logic::Search),
+        (t("ſtraße", false, false), Logic::Search),
+        (t("straße", false, false), Logic::Search),
+        (t("kkelvin", false, false), Logic::Search),
+        (t("<EventID>1<", false, false), Logic::Search),
+        (t("*bc*", false, false), Logic::Search),
+        (
+            or(vec![t(">", true, false), t("who", false, false)]),
+            Logic::Search,
+        ),
+        (not(t("who", false, false)), Logic::Search),
+        (
+            cmp("f", CmpOp::Eq, &[lit("abc")], search_flags()),
+            Logic::Search,
+        ),
+        (cmp("f", CmpOp::Eq, &[lit("abc")], cs()), Logic::ThreeValued),
+        (
+            not(cmp("f", CmpOp::Eq, &[lit("abc")], cs())),
+            Logic::ThreeValued,
+        ),
+        (
+            not(cmp("f", CmpOp::Eq, &[lit("zzz")], cs())),
+            Logic::ThreeValued,
+        ),
+        (
+            cmp("n", CmpOp::Eq, &[Literal::plain("4688")], cs()),
+            Logic::ThreeValued,
+        ),
+        (
+            cmp("f", CmpOp::Eq, &[lit("*\\cmd.exe")], search_flags()),
+            Logic::Search,
+        ),
+        (
+            cmp("f", CmpOp::Match, &[lit("(?i)\\x5ccmd\\.exe")], cs()),
+            Logic::ThreeValued,
+        ),
+        (
+            not(cmp("f", CmpOp::Match, &[lit("(?i)abcd")], cs())),
+            Logic::ThreeValued,
+        ),
+        (
+            cmp("f", CmpOp::Ne, &[lit("abc")], search_flags()),
+            Logic::Search,
+        ),
+        (
+            cmp("f", CmpOp::Contains, &[lit("BCD")], Flags::default()),
+            Logic::ThreeValued,
+        ),
+    ];
+    for (i, (e, logic)) in exprs.into_iter().enumerate() {
+        let q = query(vec![filter(e, logic)]);
+        let one = evaluate(&q, Language::Splunk, &events, &EvalOptions::default());
+        let p = Prepared {
+            rule: i.to_string(),
+            language: Language::Splunk,
+            logic: String::new(),
+            expansion: None,
+            query: q,
+            reasons: Vec::new(),
+        };
+        let many = evaluate_many(&[p], &events, &EvalOptions::default());
+        assert_eq!(one.results, many[0].results, "expression {i}");
+    }
+}

@@ -78,7 +78,9 @@ pub struct CCmp {
 /// A compiled bare term.
 #[derive(Debug)]
 pub struct CTerm {
-    re: Regex,
+    /// The term's pattern, compiled on first use: most terms are answered
+    /// by pre-selection atoms in `evaluate_many` and never need it.
+    re: OnceLock<Option<Regex>>,
     /// The term's value (for pre-selection literals).
     pub value: String,
     /// `CASE(...)`.
@@ -213,19 +215,16 @@ pub fn compile(expr: &Expr, logic: Logic, src: &Source) -> Result<CExpr, Compile
 }
 
 fn compile_term(t: &Term, src: &Source) -> Result<CTerm, CompileError> {
-    let re = if src.lang == Language::Kusto {
-        // KQL `search "x"`: x as a term of any column, here of `_raw`.
-        terms::kql_has(&t.value, t.case_sensitive)
-    } else {
-        terms::spl_term(&t.value, t.whole_token, t.case_sensitive)
+    // The pattern is an escaped literal: only an empty term can fail.
+    if t.value.trim().is_empty() {
+        return Err(CompileError {
+            what: "term".to_string(),
+            message: format!("search term {} is empty", t.text),
+            span: t.span,
+        });
     }
-    .map_err(|m| CompileError {
-        what: "term".to_string(),
-        message: format!("search term {}: {m}", t.text),
-        span: t.span,
-    })?;
     Ok(CTerm {
-        re,
+        re: OnceLock::new(),
         value: t.value.clone(),
         case_sensitive: t.case_sensitive,
         kql: src.lang == Language::Kusto,
@@ -447,8 +446,17 @@ impl CTerm {
                 return holds;
             }
         }
+        let re = self.re.get_or_init(|| {
+            if self.kql {
+                // KQL `search "x"`: x as a term of any column, here `_raw`.
+                terms::kql_has(&self.value, self.case_sensitive).ok()
+            } else {
+                terms::spl_term(&self.value, self.whole_token, self.case_sensitive).ok()
+            }
+        });
+        let Some(re) = re else { return false };
         rec.values("_raw")
-            .is_some_and(|vs| vs.iter().any(|r| self.re.is_match(r)))
+            .is_some_and(|vs| vs.iter().any(|r| re.is_match(r)))
     }
 }
 

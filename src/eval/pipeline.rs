@@ -664,9 +664,42 @@ pub fn run(
             .collect()
     };
 
+    // When the next stage keeps only some fields (`table`, `fields`),
+    // copy only those: most of an event's fields would be dropped there.
+    let keep: Option<(&[String], bool)> = match plan.stages.get(n_lead).map(|s| &s.op) {
+        Some(COp::Project {
+            fields,
+            keep: true,
+            keep_internal,
+        }) => Some((fields.as_slice(), *keep_internal)),
+        _ => None,
+    };
     let mut rows: Vec<Rec> = kept
         .iter()
-        .map(|&i| Rec::from_event(&events[i as usize], i))
+        .map(|&i| {
+            let e = &events[i as usize];
+            match keep {
+                None => Rec::from_event(e, i),
+                Some((pats, internal)) => {
+                    let wanted = |k: &str| {
+                        (internal && k.starts_with('_')) || pats.iter().any(|p| glob_name(p, k))
+                    };
+                    let mut fields: BTreeMap<String, Vec<String>> = e
+                        .fields
+                        .iter()
+                        .filter(|(k, _)| wanted(k))
+                        .map(|(k, v)| (k.clone(), v.clone()))
+                        .collect();
+                    if wanted("_raw") {
+                        fields.insert("_raw".to_string(), vec![e.raw.clone()]);
+                    }
+                    Rec {
+                        fields,
+                        src: vec![i],
+                    }
+                }
+            }
+        })
         .collect();
     let mut columns: Vec<String> = Vec::new();
 

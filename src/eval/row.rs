@@ -128,7 +128,23 @@ impl<R: Record + ?Sized> Record for DataModel<'_, R> {
 
 /// Whether `name` matches a field-name pattern where `*` is any run.
 pub fn glob_name(pattern: &str, name: &str) -> bool {
-    glob_captures(pattern, name).is_some()
+    if !pattern.contains('*') {
+        return pattern == name;
+    }
+    let mut parts = pattern.split('*');
+    let first = parts.next().unwrap_or("");
+    let Some(mut rest) = name.strip_prefix(first) else {
+        return false;
+    };
+    let mut parts: Vec<&str> = parts.collect();
+    let last = parts.pop().unwrap_or("");
+    for mid in parts {
+        match rest.find(mid) {
+            Some(at) => rest = &rest[at + mid.len()..],
+            None => return false,
+        }
+    }
+    rest.len() >= last.len() && rest.ends_with(last)
 }
 
 /// Matches a field-name pattern and returns what each `*` matched
@@ -194,6 +210,11 @@ mod tests {
             Some(vec!["xx".into(), "yy".into()])
         );
         assert_eq!(glob_captures("ab*ba", "aba"), None);
+        assert!(!glob_name("ab*ba", "aba"));
+        assert!(glob_name("a*b*c", "axxbyyc"));
+        assert!(!glob_name("a*b*c", "axxbyy"));
+        assert!(glob_name("*_ip", "src_ip"));
+        assert!(!glob_name("x", "xy"));
     }
 
     #[test]

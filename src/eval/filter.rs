@@ -662,37 +662,6 @@ impl CExpr {
             CExpr::Term(_) | CExpr::Scalar(..) => {}
         }
     }
-
-    /// Field equalities every row passing this condition must satisfy:
-    /// `(field, values)` from top-level conjuncts `f=v`/`f IN (…)` without
-    /// wildcards. Used to pre-select events; values are index keys.
-    pub fn required(&self) -> Vec<(String, Vec<String>)> {
-        let mut out = Vec::new();
-        let conj: Vec<&CExpr> = match self {
-            CExpr::And(cs) => cs.iter().collect(),
-            other => vec![other],
-        };
-        for c in conj {
-            if let CExpr::Cmp(c) = c {
-                if let Test::Any(pats) = &c.test {
-                    if !matches!(c.op, CmpOp::Eq | CmpOp::In) || c.field == "_raw" {
-                        continue;
-                    }
-                    let keys: Option<Vec<String>> = pats
-                        .iter()
-                        .map(|p| match p {
-                            Pat::Exact { value, .. } => Some(index_key(value)),
-                            _ => None,
-                        })
-                        .collect();
-                    if let Some(keys) = keys {
-                        out.push((c.field.clone(), keys));
-                    }
-                }
-            }
-        }
-        out
-    }
 }
 
 /// The index key of a field value for pre-selection: numbers normalised,

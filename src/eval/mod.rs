@@ -30,7 +30,7 @@ pub mod stats;
 pub mod terms;
 pub mod value;
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use rayon::prelude::*;
@@ -354,84 +354,19 @@ pub fn evaluate_rule(
         .unwrap_or_default()
 }
 
-/// Index of event field values, for pre-selecting candidate events.
-struct EventIndex {
-    by_field: HashMap<String, HashMap<String, Vec<u32>>>,
-}
-
-impl EventIndex {
-    fn build(events: &[Event], fields: &[String]) -> EventIndex {
-        let by_field = fields
-            .par_iter()
-            .map(|f| {
-                let mut m: HashMap<String, Vec<u32>> = HashMap::new();
-                for (i, e) in events.iter().enumerate() {
-                    if let Some(vs) = row::Record::values(e, f) {
-                        for v in vs {
-                            let list = m.entry(filter::index_key(v)).or_default();
-                            if list.last() != Some(&(i as u32)) {
-                                list.push(i as u32);
-                            }
-                        }
-                    }
-                }
-                (f.clone(), m)
-            })
-            .collect();
-        EventIndex { by_field }
-    }
-
-    /// The smallest candidate list any requirement allows.
-    fn candidates(&self, reqs: &[(String, Vec<String>)]) -> Option<Vec<u32>> {
-        let mut best: Option<Vec<u32>> = None;
-        for (field, keys) in reqs {
-            let m = self.by_field.get(field)?;
-            let mut c: Vec<u32> = keys
-                .iter()
-                .filter_map(|k| m.get(k))
-                .flatten()
-                .copied()
-                .collect();
-            c.sort_unstable();
-            c.dedup();
-            if best.as_ref().is_none_or(|b| c.len() < b.len()) {
-                best = Some(c);
-            }
-        }
-        best
-    }
-}
-
 /// Evaluates every prepared rule over every event (rules in parallel).
 ///
-/// Events are pre-selected per rule, soundly: when the rule's first
-/// filter requires `field = value` (or `IN`) as a top-level conjunct,
-/// only events holding one of those values are tested, and only events
-/// containing the literals its leading filters need (see [`prefilter`]).
-/// An event left out would fail those filters anyway. With `explain`,
-/// every event is tested so each gets its failing predicate.
+/// Events are pre-selected per rule, soundly: only events holding the
+/// field values, raw-text segments and literals its leading filters need
+/// are tested (see [`prefilter`]); an event left out would fail those
+/// filters anyway. With `explain`, every event is tested so each gets its
+/// failing predicate.
 pub fn evaluate_many(rules: &[Prepared], events: &[Event], opts: &EvalOptions) -> Vec<Outcome> {
     let now = opts.now.unwrap_or_else(|| default_now(events));
     let plans: Vec<pipeline::Plan> = rules
         .par_iter()
         .map(|p| pipeline::compile(&p.query, p.language, &opts.lookups))
         .collect();
-    let reqs: Vec<Vec<(String, Vec<String>)>> = plans
-        .iter()
-        .map(|p| {
-            pipeline::first_filter(p)
-                .map(|f| f.required())
-                .unwrap_or_default()
-        })
-        .collect();
-    let mut fields: Vec<String> = reqs.iter().flatten().map(|(f, _)| f.clone()).collect();
-    fields.sort();
-    fields.dedup();
-    let index = if opts.explain {
-        None
-    } else {
-        Some(EventIndex::build(events, &fields))
-    };
     let mut lits = prefilter::Builder::default();
     let lit_reqs: Vec<prefilter::Req> = plans
         .iter()
@@ -449,21 +384,14 @@ pub fn evaluate_many(rules: &[Prepared], events: &[Event], opts: &EvalOptions) -
         let pf = lits.finish();
         Some(events.par_iter().map(|e| pf.scan(e)).collect())
     };
+    let postings = bits.as_deref().map(prefilter::Postings::new);
     rules
         .par_iter()
         .zip(plans.par_iter())
-        .zip(reqs.par_iter())
         .zip(lit_reqs.par_iter())
-        .map(|(((p, plan), req), lit_req)| {
+        .map(|((p, plan), lit_req)| {
             let mut out = if p.reasons.is_empty() {
-                let mut cands = index.as_ref().and_then(|ix| ix.candidates(req));
-                if let (Some(bits), false) = (&bits, *lit_req == prefilter::Req::True) {
-                    let keep = |i: &u32| bits.get(*i as usize).is_some_and(|b| lit_req.holds(b));
-                    cands = Some(match cands {
-                        Some(c) => c.into_iter().filter(keep).collect(),
-                        None => (0..events.len() as u32).filter(keep).collect(),
-                    });
-                }
+                let cands = postings.as_ref().and_then(|post| post.candidates(lit_req));
                 run_plan(plan, events, cands.as_deref(), bits.as_deref(), now, opts)
             } else {
                 Outcome {

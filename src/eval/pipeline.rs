@@ -602,16 +602,6 @@ pub fn lead_filters(plan: &Plan) -> Vec<&CExpr> {
     out
 }
 
-/// The leading filter of a plan, for pre-selecting events by the field
-/// equalities it requires.
-pub fn first_filter(plan: &Plan) -> Option<&CExpr> {
-    plan.stages.iter().find_map(|s| match &s.op {
-        COp::Pass => None,
-        COp::Filter { expr, .. } => Some(expr),
-        _ => None,
-    })
-}
-
 /// Runs a plan over `events`. `candidates`, when given, lists the only
 /// events that can pass the leading filters (pre-selection); the others
 /// are treated as dropped by the first filter. `atoms`, when given, holds

@@ -31,7 +31,7 @@ use crate::events::Event;
 use crate::ir::{CmpOp, Logic, Wildcard};
 
 use super::filter::{bare_number, index_key, CCmp, CExpr, Pat};
-use super::row::{DataModel, Record};
+
 use super::terms;
 
 /// Literals shorter than this make no requirement (too common to help).
@@ -102,6 +102,91 @@ pub struct Builder {
     /// field → value key → id.
     fields: HashMap<String, HashMap<String, usize>>,
     n_fields: usize,
+}
+
+/// For each atom, the sorted list of events that satisfy it: candidate
+/// sets of a condition are then unions and intersections of short lists,
+/// without testing every event against every rule.
+pub struct Postings {
+    lit: Vec<Vec<u32>>,
+    tok: Vec<Vec<u32>>,
+    field: Vec<Vec<u32>>,
+}
+
+impl Postings {
+    /// Transposes per-event atom sets.
+    pub fn new(bits: &[Bits]) -> Postings {
+        let width = |f: fn(&Bits) -> &Vec<u64>| bits.first().map_or(0, |b| f(b).len() * 64);
+        let mut p = Postings {
+            lit: vec![Vec::new(); width(|b| &b.lit)],
+            tok: vec![Vec::new(); width(|b| &b.tok)],
+            field: vec![Vec::new(); width(|b| &b.field)],
+        };
+        for (e, b) in bits.iter().enumerate() {
+            for (set, lists) in [
+                (&b.lit, &mut p.lit),
+                (&b.tok, &mut p.tok),
+                (&b.field, &mut p.field),
+            ] {
+                for (w, word) in set.iter().enumerate() {
+                    let mut x = *word;
+                    while x != 0 {
+                        let bit = x.trailing_zeros() as usize;
+                        x &= x - 1;
+                        if let Some(l) = lists.get_mut(w * 64 + bit) {
+                            l.push(e as u32);
+                        }
+                    }
+                }
+            }
+        }
+        p
+    }
+
+    /// The events that can satisfy `req`; `None` = every event.
+    pub fn candidates(&self, req: &Req) -> Option<Vec<u32>> {
+        let get = |lists: &Vec<Vec<u32>>, i: usize| lists.get(i).cloned().unwrap_or_default();
+        match req {
+            Req::True => None,
+            Req::Lit(i) => Some(get(&self.lit, *i)),
+            Req::Tok(i) => Some(get(&self.tok, *i)),
+            Req::Field(i) => Some(get(&self.field, *i)),
+            Req::And(v) => {
+                let mut sets: Vec<Vec<u32>> = v.iter().filter_map(|r| self.candidates(r)).collect();
+                sets.sort_by_key(Vec::len);
+                let mut it = sets.into_iter();
+                let first = it.next()?;
+                Some(it.fold(first, |acc, s| intersect(&acc, &s)))
+            }
+            Req::Or(v) => {
+                let mut out: Vec<u32> = Vec::new();
+                for r in v {
+                    out.extend(self.candidates(r)?);
+                }
+                out.sort_unstable();
+                out.dedup();
+                Some(out)
+            }
+        }
+    }
+}
+
+/// Intersection of two sorted lists.
+fn intersect(a: &[u32], b: &[u32]) -> Vec<u32> {
+    let mut out = Vec::with_capacity(a.len().min(b.len()));
+    let (mut i, mut j) = (0, 0);
+    while i < a.len() && j < b.len() {
+        match a[i].cmp(&b[j]) {
+            std::cmp::Ordering::Less => i += 1,
+            std::cmp::Ordering::Greater => j += 1,
+            std::cmp::Ordering::Equal => {
+                out.push(a[i]);
+                i += 1;
+                j += 1;
+            }
+        }
+    }
+    out
 }
 
 /// The atoms an event satisfies, as bit sets by id.
@@ -385,13 +470,24 @@ impl Builder {
         for ((seq, seg), id) in self.toks {
             toks[usize::from(seq)].insert(seg, id);
         }
+        let mut fields = Vec::new();
+        let mut field_slots: HashMap<String, Vec<usize>> = HashMap::new();
+        for (name, keys) in self.fields {
+            let slot = fields.len();
+            fields.push(keys);
+            if let Some((_, short)) = name.rsplit_once('.') {
+                field_slots.entry(short.to_string()).or_default().push(slot);
+            }
+            field_slots.entry(name).or_default().push(slot);
+        }
         Prefilter {
             ac,
             all_lits,
             n: self.lits.len(),
             n_toks: toks[0].len() + toks[1].len(),
             toks,
-            fields: self.fields,
+            fields,
+            field_slots,
             n_fields: self.n_fields,
         }
     }
@@ -435,7 +531,10 @@ pub struct Prefilter {
     /// Plain and seq-aware segment → id.
     toks: [HashMap<String, usize>; 2],
     n_toks: usize,
-    fields: HashMap<String, HashMap<String, usize>>,
+    /// Per registered field: value key → id.
+    fields: Vec<HashMap<String, usize>>,
+    /// Event field name → registered fields it answers for.
+    field_slots: HashMap<String, Vec<usize>>,
     n_fields: usize,
 }
 
@@ -447,25 +546,32 @@ impl Prefilter {
             tok: vec![0u64; self.n_toks.div_ceil(64)],
             field: vec![0u64; self.n_fields.div_ceil(64)],
         };
-        let mut raw = String::with_capacity(e.raw.len());
-        fold_simple_into(&mut raw, &e.raw);
-        for (seq, map) in self.toks.iter().enumerate() {
-            if map.is_empty() {
-                continue;
-            }
-            terms::segments(&raw, seq == 1, |s| {
-                if let Some(&i) = map.get(s) {
-                    set_bit(&mut bits.tok, i);
+        if !self.toks[0].is_empty() || !self.toks[1].is_empty() {
+            let mut raw = String::with_capacity(e.raw.len());
+            fold_simple_into(&mut raw, &e.raw);
+            terms::segments_both(&raw, |s, plain, seq| {
+                for (on, map) in [(plain, &self.toks[0]), (seq, &self.toks[1])] {
+                    if on {
+                        if let Some(&i) = map.get(s) {
+                            set_bit(&mut bits.tok, i);
+                        }
+                    }
                 }
             });
         }
-        // Data-model names (`Processes.process_name`) read the CIM field
-        // as `tstats` does; for other rules this only adds atoms.
-        let view = DataModel(e);
-        for (f, keys) in &self.fields {
-            for v in view.values(f).unwrap_or(&[]) {
-                if let Some(&i) = keys.get(&index_key(v)) {
-                    set_bit(&mut bits.field, i);
+        // Walk the event's fields (few) rather than the registered ones
+        // (many). A data-model name (`Processes.process_name`) is also
+        // registered under its CIM name, as `tstats` reads it.
+        for (name, values) in &e.fields {
+            let Some(slots) = self.field_slots.get(name.as_str()) else {
+                continue;
+            };
+            for v in values {
+                let key = index_key(v);
+                for &slot in slots {
+                    if let Some(&i) = self.fields[slot].get(&key) {
+                        set_bit(&mut bits.field, i);
+                    }
                 }
             }
         }
@@ -598,5 +704,13 @@ mod tests {
         assert!(t.holds(&bits));
         assert!(!t2.holds(&bits));
         assert!(f.holds(&bits));
+        let post = Postings::new(&[bits.clone(), Bits::default()]);
+        assert_eq!(post.candidates(&a), Some(vec![0]));
+        assert_eq!(post.candidates(&Req::True), None);
+        assert_eq!(
+            post.candidates(&Req::And(vec![a.clone(), t2.clone()])),
+            Some(vec![])
+        );
+        assert_eq!(post.candidates(&Req::Or(vec![a, t2])), Some(vec![0]));
     }
 }

@@ -18,14 +18,43 @@ const MAJOR_SEQ: [&str; 12] = [
     "--", "%20", "%2C", "%3B", "%7C", "%22", "%27", "%3D", "%26", "%09", "%0A", "%0D",
 ];
 
+/// ASCII breaker table: 1 = major, 2 = minor.
+const TABLE: [u8; 128] = {
+    let mut t = [0u8; 128];
+    let major = MAJOR.as_bytes();
+    let mut i = 0;
+    while i < major.len() {
+        t[major[i] as usize] = 1;
+        i += 1;
+    }
+    let minor = MINOR.as_bytes();
+    let mut i = 0;
+    while i < minor.len() {
+        t[minor[i] as usize] = 2;
+        i += 1;
+    }
+    // ASCII whitespace not listed above (vertical tab, form feed).
+    t[0x0b] = 1;
+    t[0x0c] = 1;
+    t
+};
+
 /// Whether `c` is a Splunk major breaker.
 pub fn is_major(c: char) -> bool {
-    MAJOR.contains(c) || c.is_whitespace()
+    if c.is_ascii() {
+        TABLE[c as usize] == 1
+    } else {
+        c.is_whitespace()
+    }
 }
 
 /// Whether `c` is a Splunk major or minor breaker.
 pub fn is_breaker(c: char) -> bool {
-    is_major(c) || MINOR.contains(c)
+    if c.is_ascii() {
+        TABLE[c as usize] != 0
+    } else {
+        c.is_whitespace()
+    }
 }
 
 /// A character class matching any of `chars`, escaped for the regex crate.
@@ -138,24 +167,43 @@ pub fn kql_has(value: &str, case_sensitive: bool) -> Result<Regex, String> {
 /// on both sides), so a term whose segments the raw text lacks cannot
 /// match.
 pub fn segments(folded: &str, seq_aware: bool, mut f: impl FnMut(&str)) {
-    let b = folded.as_bytes();
-    let mut covered = vec![false; if seq_aware { b.len() } else { 0 }];
-    if seq_aware {
-        for i in 0..b.len() {
-            for seq in MAJOR_SEQ {
-                let s = seq.as_bytes();
-                if b.len() - i >= s.len() && b[i..i + s.len()].eq_ignore_ascii_case(s) {
-                    covered[i..i + s.len()].iter_mut().for_each(|c| *c = true);
-                }
-            }
+    segments_both(folded, |s, plain, seq| {
+        if (seq_aware && seq) || (!seq_aware && plain) {
+            f(s);
         }
-    }
+    });
+}
+
+/// One pass producing both segmentations: `f(segment, is_plain,
+/// is_seq_aware)`. Plain segments split at breaker characters; the
+/// sequence-aware ones also drop a URL-encoded code (`%20` → the `20`)
+/// at the start of a segment that follows `%`, `--` being two minor
+/// breakers already.
+pub fn segments_both(folded: &str, mut f: impl FnMut(&str, bool, bool)) {
+    let b = folded.as_bytes();
     let mut start: Option<usize> = None;
+    let mut emit = |s: usize, e: usize| {
+        let seg = &folded[s..e];
+        let code = s > 0
+            && b[s - 1] == b'%'
+            && e - s >= 2
+            && MAJOR_SEQ
+                .iter()
+                .any(|q| q.len() == 3 && q.as_bytes()[1..].eq_ignore_ascii_case(&b[s..s + 2]));
+        if code {
+            f(seg, true, false);
+            if e - s > 2 {
+                f(&folded[s + 2..e], false, true);
+            }
+        } else {
+            f(seg, true, true);
+        }
+    };
     for (i, c) in folded.char_indices() {
-        let brk = is_breaker(c) || (seq_aware && covered[i]);
+        let brk = is_breaker(c);
         match (brk, start) {
             (true, Some(s)) => {
-                f(&folded[s..i]);
+                emit(s, i);
                 start = None;
             }
             (false, None) => start = Some(i),
@@ -163,7 +211,7 @@ pub fn segments(folded: &str, seq_aware: bool, mut f: impl FnMut(&str)) {
         }
     }
     if let Some(s) = start {
-        f(&folded[s..]);
+        emit(s, folded.len());
     }
 }
 

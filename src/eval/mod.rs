@@ -147,7 +147,8 @@ pub fn evaluate(
 ) -> Outcome {
     let now = opts.now.unwrap_or_else(|| default_now(events));
     let plan = pipeline::compile(query, language, &opts.lookups);
-    run_plan(&plan, events, None, None, now, opts)
+    let stats = |f: &str| backslash_stats(events, f);
+    run_plan(&plan, events, None, None, &stats, now, opts)
 }
 
 fn run_plan(
@@ -155,12 +156,13 @@ fn run_plan(
     events: &[Event],
     candidates: Option<&[u32]>,
     atoms: Option<&[prefilter::Bits]>,
+    stats: &dyn Fn(&str) -> (usize, bool),
     now: f64,
     opts: &EvalOptions,
 ) -> Outcome {
     let mut out = Outcome {
         events: events.len(),
-        lint: lint(plan, events),
+        lint: lint(plan, stats),
         ..Outcome::default()
     };
     if !plan.reasons.is_empty() {
@@ -229,10 +231,9 @@ fn fate(plan: &pipeline::Plan, events: &[Event], i: usize, d: Option<pipeline::D
     f
 }
 
-/// Lint findings that need the events: a `match` regex that requires a
-/// literal backslash on a field none of whose loaded values contains one
-/// cannot match (e.g. a `\x5c` before a file name on CIM `process_name`).
-fn lint(plan: &pipeline::Plan, events: &[Event]) -> Vec<Diagnostic> {
+/// The fields lint asks about: those of `match` predicates whose regex
+/// needs a literal backslash.
+fn lint_fields(plan: &pipeline::Plan) -> Vec<(String, String, Span, String)> {
     let mut out = Vec::new();
     for st in &plan.stages {
         let pipeline::COp::Filter { expr, .. } = &st.op else {
@@ -242,36 +243,57 @@ fn lint(plan: &pipeline::Plan, events: &[Event]) -> Vec<Diagnostic> {
             if c.op != CmpOp::Match {
                 return;
             }
-            let Some((pattern, _)) = c.regex() else { return };
-            if !regex::requires_backslash(pattern) {
+            let Some((pattern, _)) = c.regex() else {
                 return;
-            }
-            let mut present = 0usize;
-            let mut with_backslash = false;
-            for e in events {
-                if let Some(vs) = row::Record::values(e, &c.field) {
-                    present += 1;
-                    if vs.iter().any(|v| v.contains('\\')) {
-                        with_backslash = true;
-                        break;
-                    }
-                }
-            }
-            if present > 0 && !with_backslash {
-                out.push(
-                    Diagnostic::logic(
-                        Severity::Warning,
-                        "cannot-match",
-                        format!(
-                            "regex \"{pattern}\" needs a backslash, but no value of `{}` in the {} loaded events that have it contains one: cannot match",
-                            c.field, present
-                        ),
-                        c.leaf.span,
-                    )
-                    .with_note(format!("predicate: {}", c.leaf.text)),
-                );
+            };
+            if regex::requires_backslash(pattern) {
+                out.push((
+                    c.field.clone(),
+                    pattern.to_string(),
+                    c.leaf.span,
+                    c.leaf.text.clone(),
+                ));
             }
         });
+    }
+    out
+}
+
+/// How many events have `field`, and whether any of its values holds a
+/// backslash.
+fn backslash_stats(events: &[Event], field: &str) -> (usize, bool) {
+    let mut present = 0usize;
+    for e in events {
+        if let Some(vs) = row::Record::values(e, field) {
+            present += 1;
+            if vs.iter().any(|v| v.contains('\\')) {
+                return (present, true);
+            }
+        }
+    }
+    (present, false)
+}
+
+/// Lint findings that need the events: a `match` regex that requires a
+/// literal backslash on a field none of whose loaded values contains one
+/// cannot match (e.g. a `\x5c` before a file name on CIM `process_name`).
+fn lint(plan: &pipeline::Plan, stats: &dyn Fn(&str) -> (usize, bool)) -> Vec<Diagnostic> {
+    let mut out = Vec::new();
+    for (field, pattern, span, text) in lint_fields(plan) {
+        let (present, with_backslash) = stats(&field);
+        if present > 0 && !with_backslash {
+            out.push(
+                Diagnostic::logic(
+                    Severity::Warning,
+                    "cannot-match",
+                    format!(
+                        "regex \"{pattern}\" needs a backslash, but no value of `{field}` in the loaded events contains one: cannot match"
+                    ),
+                    span,
+                )
+                .with_note(format!("predicate: {text}")),
+            );
+        }
     }
     out
 }
@@ -385,6 +407,21 @@ pub fn evaluate_many(rules: &[Prepared], events: &[Event], opts: &EvalOptions) -
         Some(events.par_iter().map(|e| pf.scan(e)).collect())
     };
     let postings = bits.as_deref().map(prefilter::Postings::new);
+    // Lint reads each field's backslash statistics once for all rules.
+    let mut lint_names: Vec<String> = plans
+        .iter()
+        .flat_map(|p| lint_fields(p).into_iter().map(|(f, ..)| f))
+        .collect();
+    lint_names.sort();
+    lint_names.dedup();
+    let field_stats: std::collections::HashMap<String, (usize, bool)> = lint_names
+        .into_par_iter()
+        .map(|f| {
+            let s = backslash_stats(events, &f);
+            (f, s)
+        })
+        .collect();
+    let stats = |f: &str| field_stats.get(f).copied().unwrap_or((0, false));
     rules
         .par_iter()
         .zip(plans.par_iter())
@@ -392,7 +429,15 @@ pub fn evaluate_many(rules: &[Prepared], events: &[Event], opts: &EvalOptions) -
         .map(|((p, plan), lit_req)| {
             let mut out = if p.reasons.is_empty() {
                 let cands = postings.as_ref().and_then(|post| post.candidates(lit_req));
-                run_plan(plan, events, cands.as_deref(), bits.as_deref(), now, opts)
+                run_plan(
+                    plan,
+                    events,
+                    cands.as_deref(),
+                    bits.as_deref(),
+                    &stats,
+                    now,
+                    opts,
+                )
             } else {
                 Outcome {
                     events: events.len(),

@@ -23,6 +23,7 @@
 //! wildcard-free piece, a regex's required literal runs.
 
 use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
 
 use aho_corasick::AhoCorasick;
 use regex_syntax::hir::{Class, Hir, HirKind};
@@ -33,6 +34,34 @@ use crate::ir::{CmpOp, Logic, Wildcard};
 use super::filter::{bare_number, index_key, CCmp, CExpr, Pat};
 
 use super::terms;
+
+/// A fast non-cryptographic hash (Fx-style multiply-rotate) for the
+/// per-event segment and value lookups, the hottest maps here. Crafted
+/// events could collide keys and slow evaluation down, never change it.
+#[derive(Clone, Copy, Default)]
+pub struct FxHasher(u64);
+
+impl Hasher for FxHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        const K: u64 = 0x51_7c_c1_b7_27_22_0a_95;
+        let mut chunks = bytes.chunks_exact(8);
+        for c in &mut chunks {
+            let mut w = [0u8; 8];
+            w.copy_from_slice(c);
+            self.0 = (self.0.rotate_left(5) ^ u64::from_le_bytes(w)).wrapping_mul(K);
+        }
+        for &b in chunks.remainder() {
+            self.0 = (self.0.rotate_left(5) ^ u64::from(b)).wrapping_mul(K);
+        }
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+/// A map with [`FxHasher`].
+pub type FxMap<K, V> = HashMap<K, V, BuildHasherDefault<FxHasher>>;
 
 /// Literals shorter than this make no requirement (too common to help).
 const MIN_LEN: usize = 3;
@@ -466,15 +495,15 @@ impl Builder {
         };
         // Without a matcher, every literal must count as present.
         let all_lits = ac.is_none();
-        let mut toks: [HashMap<String, usize>; 2] = Default::default();
+        let mut toks: [FxMap<String, usize>; 2] = Default::default();
         for ((seq, seg), id) in self.toks {
             toks[usize::from(seq)].insert(seg, id);
         }
         let mut fields = Vec::new();
-        let mut field_slots: HashMap<String, Vec<usize>> = HashMap::new();
+        let mut field_slots: FxMap<String, Vec<usize>> = FxMap::default();
         for (name, keys) in self.fields {
             let slot = fields.len();
-            fields.push(keys);
+            fields.push(keys.into_iter().collect::<FxMap<_, _>>());
             if let Some((_, short)) = name.rsplit_once('.') {
                 field_slots.entry(short.to_string()).or_default().push(slot);
             }
@@ -529,12 +558,12 @@ pub struct Prefilter {
     all_lits: bool,
     n: usize,
     /// Plain and seq-aware segment → id.
-    toks: [HashMap<String, usize>; 2],
+    toks: [FxMap<String, usize>; 2],
     n_toks: usize,
     /// Per registered field: value key → id.
-    fields: Vec<HashMap<String, usize>>,
+    fields: Vec<FxMap<String, usize>>,
     /// Event field name → registered fields it answers for.
-    field_slots: HashMap<String, Vec<usize>>,
+    field_slots: FxMap<String, Vec<usize>>,
     n_fields: usize,
 }
 

@@ -59,6 +59,7 @@ struct Counts {
     unsupported: usize,
     diagnosed_rules: usize,
     diagnostics: usize,
+    round_trips: usize,
     codes: std::collections::BTreeMap<String, usize>,
 }
 
@@ -118,7 +119,37 @@ fn check(path: &Path, logic: &str, c: &mut Counts) -> Query {
         i += 37;
     }
     let _ = spl::macro_calls(logic);
+    if round_trip(path, logic, &q) {
+        c.round_trips += 1;
+    }
     q
+}
+
+/// The stage texts joined with pipes parse back to the same stages and
+/// predicates (for rules without errors, whose splitting is certain).
+/// Returns whether the rule was checked.
+fn round_trip(path: &Path, logic: &str, q: &Query) -> bool {
+    let has_error = q
+        .diagnostics
+        .iter()
+        .any(|d| d.severity == ruledex::diag::Severity::Error);
+    if has_error || q.stages.is_empty() {
+        return false;
+    }
+    let texts: Vec<&str> = q.stages.iter().map(|s| s.text.as_str()).collect();
+    let lead = if logic.trim_start().starts_with('|') {
+        "| "
+    } else {
+        ""
+    };
+    let again = spl::parse(&format!("{lead}{}", texts.join(" | ")));
+    let kinds = |q: &Query| q.stages.iter().map(|s| s.kind.clone()).collect::<Vec<_>>();
+    assert_eq!(kinds(q), kinds(&again), "{}", path.display());
+    let (mut a, mut b) = (Counts::default(), Counts::default());
+    count_query(q, &mut a);
+    count_query(&again, &mut b);
+    assert_eq!((a.cmps, a.terms), (b.cmps, b.terms), "{}", path.display());
+    true
 }
 
 /// Whether quotes, parens, brackets or backticks are unbalanced, counted

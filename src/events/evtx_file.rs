@@ -26,15 +26,10 @@ use crate::diag::{Diagnostic, Severity};
 
 /// Reads every record of one EVTX file.
 pub(crate) fn load(path: &Path) -> FileLoad {
-    let mut out = FileLoad::default();
-    let bytes = match std::fs::read(path) {
-        Ok(b) => b,
-        Err(e) => {
-            out.file_error(path, "io-error", format!("cannot read file: {e}"));
-            return out;
-        }
-    };
-    load_bytes(path, bytes)
+    match std::fs::read(path) {
+        Ok(bytes) => load_bytes(path, bytes),
+        Err(e) => FileLoad::unreadable(path, &e),
+    }
 }
 
 /// Reads every record of an EVTX file held in memory; `path` names it in

@@ -199,6 +199,13 @@ pub(crate) struct FileLoad {
 }
 
 impl FileLoad {
+    /// A load of a file that could not be read at all.
+    fn unreadable(path: &Path, err: &std::io::Error) -> FileLoad {
+        let mut out = FileLoad::default();
+        out.file_error(path, "io-error", format!("cannot read file: {err}"));
+        out
+    }
+
     /// Records that the whole file could not be read.
     fn file_error(&mut self, path: &Path, code: &str, message: String) {
         self.failed = true;
@@ -289,19 +296,15 @@ pub fn load_file(path: &Path, map: &FieldMap) -> (Vec<Event>, LoadReport) {
         Some(f) => Some(f),
         None => match read_start(path) {
             Ok(start) => Format::sniff(&start),
-            Err(e) => {
-                let mut out = FileLoad::default();
-                out.file_error(path, "io-error", format!("cannot read file: {e}"));
-                return out.finish(map);
-            }
+            Err(e) => return FileLoad::unreadable(path, &e).finish(map),
         },
     };
     let out = match format {
         Some(format) => guarded(path, || match format {
             Format::Evtx => evtx_file::load(path),
-            Format::Xml => xml_file::load(path),
-            Format::Json => json_file::load(path),
-            Format::Csv => csv_file::load(path),
+            Format::Xml => read_then(path, xml_file::load_bytes),
+            Format::Json => read_then(path, json_file::load_bytes),
+            Format::Csv => read_then(path, csv_file::load_bytes),
         }),
         None => {
             let mut out = FileLoad::default();
@@ -314,6 +317,15 @@ pub fn load_file(path: &Path, map: &FieldMap) -> (Vec<Event>, LoadReport) {
         }
     };
     out.finish(map)
+}
+
+/// Reads `path` whole and hands its bytes to `parse`; a file that cannot
+/// be read becomes one `io-error`.
+fn read_then(path: &Path, parse: fn(&Path, &[u8]) -> FileLoad) -> FileLoad {
+    match std::fs::read(path) {
+        Ok(bytes) => parse(path, &bytes),
+        Err(e) => FileLoad::unreadable(path, &e),
+    }
 }
 
 /// Loads events from bytes in a known format; `path` names them in

@@ -13,18 +13,6 @@ use super::winxml::{self, XmlRecord};
 use super::{Event, EventOrigin, FileLoad};
 use crate::diag::{Diagnostic, Severity, Span};
 
-/// Reads every `<Event>` of one XML file.
-pub(crate) fn load(path: &Path) -> FileLoad {
-    match std::fs::read(path) {
-        Ok(bytes) => load_bytes(path, &bytes),
-        Err(e) => {
-            let mut out = FileLoad::default();
-            out.file_error(path, "io-error", format!("cannot read file: {e}"));
-            out
-        }
-    }
-}
-
 /// Reads every `<Event>` of XML held in memory; `path` names it.
 pub(crate) fn load_bytes(path: &Path, bytes: &[u8]) -> FileLoad {
     let mut out = FileLoad::default();

@@ -141,7 +141,8 @@ impl<'a> Args<'a> {
     }
 
     /// Reads `key=value`; the key lower-cased, the value unquoted. A
-    /// parenthesised value (`startswith=(a=1)`) is kept as written.
+    /// parenthesised value (`startswith=(a=1)`) or a call
+    /// (`startswith=eval(x>1)`) is kept as written.
     fn option(&mut self) -> Option<(String, String)> {
         if !self.at_option() {
             return None;
@@ -157,7 +158,15 @@ impl<'a> Args<'a> {
             }
             Some(t) if is_value(t.kind) => {
                 self.pos += 1;
-                self.value(t)
+                match self.peek() {
+                    Some(p) if p.kind == TokenKind::LParen && p.span.start == t.span.end => {
+                        let end = search::skip_group(self.toks, self.pos + 1);
+                        let last = self.toks[end - 1].span;
+                        self.pos = end;
+                        t.span.join(last).slice(self.src).to_string()
+                    }
+                    _ => self.value(t),
+                }
             }
             _ => String::new(),
         };

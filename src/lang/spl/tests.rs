@@ -308,6 +308,18 @@ fn commands_parse_into_structure() {
 }
 
 #[test]
+fn option_values_keep_calls_whole() {
+    let q =
+        parse(r#"x | transaction host startswith=eval(match(a,"b")) endswith="c d" maxspan=5m"#);
+    assert!(q.diagnostics.is_empty(), "{:?}", q.diagnostics);
+    let Operator::Transaction { fields, maxspan } = &q.stages[1].op else {
+        panic!()
+    };
+    assert_eq!(fields, &["host"]);
+    assert_eq!(maxspan.as_deref(), Some("5m"));
+}
+
+#[test]
 fn join_and_append_parse_subqueries() {
     let src = r#"a | join type=left user, host [ search b=1 | stats count by user ] | append [ tstats count where index=x by host ] | search c"#;
     let q = parse(src);

@@ -1,12 +1,15 @@
 //! Verbs of the command line, one module each.
 
 mod build;
+mod coverage;
 mod eval;
+mod indicators;
 mod lint;
 pub mod logger;
 mod output;
 mod search;
 mod show;
+mod terms;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -65,6 +68,12 @@ pub enum Command {
     Eval(eval::EvalArgs),
     /// Search the catalog (tantivy query syntax); ranked rules with snippets.
     Search(search::SearchArgs),
+    /// Most shared indicators, one rule's or a search's; single-use and duplicate sets.
+    Indicators(indicators::IndicatorsArgs),
+    /// Most common bare search terms with the rules that use them.
+    Terms(terms::TermsArgs),
+    /// Coverage by MITRE ATT&CK tactic and technique, gaps, Navigator layers.
+    Coverage(coverage::CoverageArgs),
 }
 
 /// Runs the verb and returns the process exit code.
@@ -75,5 +84,8 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Lint(a) => lint::run(&cli.global, a),
         Command::Eval(a) => eval::run(&cli.global, a),
         Command::Search(a) => search::run(&cli.global, a),
+        Command::Indicators(a) => indicators::run(&cli.global, a),
+        Command::Terms(a) => terms::run(&cli.global, a),
+        Command::Coverage(a) => coverage::run(&cli.global, a),
     }
 }

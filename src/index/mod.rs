@@ -13,11 +13,13 @@
 mod reader;
 mod schema;
 pub mod search;
+pub mod terms;
 pub mod writer;
 
 pub use reader::{Catalog, CorpusCount, IndicatorStat};
 pub use schema::Fields;
 pub use search::{Hit, MatchedIndicator, SearchError, SearchOptions, SearchResults, Snippet};
+pub use terms::{term_key, TermStat};
 pub use writer::{write_index, IndexedRule};
 
 use crate::rule::Rule;

@@ -35,14 +35,15 @@ use std::collections::BTreeSet;
 use std::ops::Range;
 
 use serde::Serialize;
-use tantivy::collector::{Count, TopDocs};
+use tantivy::collector::{Count, DocSetCollector, TopDocs};
 use tantivy::query::{BooleanQuery, Occur, Query, QueryParser, QueryParserError, TermQuery};
 use tantivy::query_grammar::{
     self, Delimiter, UserInputAst, UserInputBound, UserInputLeaf, UserInputLiteral,
 };
+use tantivy::schema::Value as _;
 use tantivy::schema::{Field, IndexRecordOption};
 use tantivy::snippet::SnippetGenerator;
-use tantivy::Term;
+use tantivy::{TantivyDocument, Term};
 
 use super::{Catalog, IndexError};
 use crate::attack::ids::{embedded_ids, name_key, normalize_id, parent_id};
@@ -557,6 +558,13 @@ impl<'a> Rewriter<'a> {
     }
 }
 
+/// A rewritten query with what the highlighter needs.
+struct Prepared {
+    query: BooleanQuery,
+    needles: BTreeSet<String>,
+    indicator_res: Vec<regex::Regex>,
+}
+
 /// Where a field name of the query leads.
 enum Target {
     /// A schema field.
@@ -727,14 +735,14 @@ impl Catalog {
         Ok(out)
     }
 
-    /// Runs `query` (tantivy syntax, see the module documentation) over the
-    /// rules and returns the best hits with snippets.
-    pub fn search(&self, query: &str, opts: &SearchOptions) -> Result<SearchResults, SearchError> {
+    /// Parses and rewrites `query` into a tantivy query over rule
+    /// documents.
+    fn prepare(&self, query: &str, exact: bool) -> Result<Prepared, SearchError> {
         let ast = parse(query)?;
         let mut rw = Rewriter {
             catalog: self,
             query,
-            exact: opts.exact,
+            exact,
             known: None,
             needles: BTreeSet::new(),
             indicator_res: Vec::new(),
@@ -759,7 +767,43 @@ impl Catalog {
             Term::from_field_text(f.doc_type, "rule"),
             IndexRecordOption::Basic,
         ));
-        let q = BooleanQuery::new(vec![(Occur::Must, user), (Occur::Must, rules_only)]);
+        Ok(Prepared {
+            query: BooleanQuery::new(vec![(Occur::Must, user), (Occur::Must, rules_only)]),
+            needles: rw.needles,
+            indicator_res: rw.indicator_res,
+        })
+    }
+
+    /// The ids of every rule `query` matches, sorted (no ranking, no
+    /// limit).
+    pub fn search_ids(&self, query: &str, exact: bool) -> Result<Vec<String>, SearchError> {
+        let q = self.prepare(query, exact)?.query;
+        let searcher = self.searcher();
+        let addrs = searcher
+            .search(&q, &DocSetCollector)
+            .map_err(IndexError::from)?;
+        let id_field = self.fields().rule_id;
+        let mut ids = Vec::with_capacity(addrs.len());
+        for addr in addrs {
+            let doc: TantivyDocument = searcher.doc(addr).map_err(IndexError::from)?;
+            if let Some(id) = doc.get_first(id_field).and_then(|v| v.as_str()) {
+                ids.push(id.to_string());
+            }
+        }
+        ids.sort();
+        ids.dedup();
+        Ok(ids)
+    }
+
+    /// Runs `query` (tantivy syntax, see the module documentation) over the
+    /// rules and returns the best hits with snippets.
+    pub fn search(&self, query: &str, opts: &SearchOptions) -> Result<SearchResults, SearchError> {
+        let Prepared {
+            query: q,
+            needles,
+            indicator_res,
+        } = self.prepare(query, opts.exact)?;
+        let f = self.fields();
 
         let searcher = self.searcher();
         let limit = opts.limit.max(1);
@@ -778,14 +822,14 @@ impl Catalog {
         let mut hits = Vec::new();
         for (score, addr) in top.into_iter().take(opts.limit) {
             let rule = self.rule_at(&searcher, addr)?;
-            let matched = matched_indicators(&rule, &rw.indicator_res);
-            let title_highlighted = title_ranges(&gens[0].1, &rule.title, &rw.needles);
-            let snippet = best_snippet(&gens[1..], &f, &rule, &rw.needles);
+            let matched = matched_indicators(&rule, &indicator_res);
+            let title_highlighted = title_ranges(&gens[0].1, &rule.title, &needles);
+            let snippet = best_snippet(&gens[1..], &f, &rule, &needles);
             let indicator_snippets = matched
                 .iter()
                 .map(|m| {
                     let text = format!("{} {} {}", m.field, m.op, m.value);
-                    needle_snippet("indicator", &text, &rw.needles).unwrap_or(Snippet {
+                    needle_snippet("indicator", &text, &needles).unwrap_or(Snippet {
                         field: "indicator".into(),
                         text: flatten(&text),
                         highlighted: Vec::new(),

@@ -271,6 +271,26 @@ fn random_input_never_panics() {
 }
 
 #[test]
+fn large_garbage_input_finishes() {
+    // Every line a new problem: diagnostics must stay linear in the input.
+    let mut rng = Rng(7);
+    let mut text = String::from("T");
+    for _ in 0..20_000 {
+        let piece = match rng.next() % 6 {
+            0 => "\n| where x == (",
+            1 => " #§ ",
+            2 => "\n| frob ",
+            3 => " \"open\n",
+            4 => "\n| | ",
+            _ => " let y = ;",
+        };
+        text.push_str(piece);
+    }
+    let q = kql::parse(&text);
+    assert!(!q.diagnostics.is_empty());
+}
+
+#[test]
 fn truncated_corpus_queries_never_panic() {
     let Some(shared) = shared() else { return };
     let mut parsed = 0;

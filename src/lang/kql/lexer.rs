@@ -393,6 +393,14 @@ impl Lexer<'_, '_> {
         }
         let ch = rest.chars().next().unwrap_or('\u{fffd}');
         self.pos += ch.len_utf8();
+        // A run of bad characters is one problem, not one per character.
+        if let Some(last) = self.diags.last_mut() {
+            if last.code == "unexpected-char" && last.span.is_some_and(|s| s.end == start) {
+                last.span = last.span.map(|s| Span::new(s.start, self.pos));
+                last.message = "unexpected characters".into();
+                return;
+            }
+        }
         self.diags.push(Diagnostic::logic(
             Severity::Error,
             "unexpected-char",
@@ -509,9 +517,11 @@ mod tests {
     #[test]
     fn bad_bytes_are_reported_and_skipped() {
         let mut d = Vec::new();
-        let toks = lex("a # b", &mut d);
-        assert_eq!(toks.len(), 2);
+        let toks = lex("a # b ##§# c", &mut d);
+        assert_eq!(toks.len(), 3);
+        assert_eq!(d.len(), 2);
         assert_eq!(d[0].code, "unexpected-char");
         assert_eq!(d[0].span, Some(Span::new(2, 3)));
+        assert_eq!(d[1].span, Some(Span::new(6, 11)));
     }
 }

@@ -7,6 +7,7 @@
 //! statement by statement; a tabular or function binding keeps the
 //! environment of its definition, as Kusto scoping does.
 
+use std::collections::HashSet;
 use std::rc::Rc;
 
 use crate::diag::{Diagnostic, Severity, Span};
@@ -180,12 +181,12 @@ impl<'a> Parser<'a> {
             ));
         }
         // A tabular `let` used twice is parsed twice; report its problems once.
-        let mut diagnostics: Vec<Diagnostic> = Vec::with_capacity(self.diags.len());
-        for d in self.diags {
-            if !diagnostics.contains(&d) {
-                diagnostics.push(d);
-            }
-        }
+        let mut seen = HashSet::new();
+        let diagnostics: Vec<Diagnostic> = self
+            .diags
+            .into_iter()
+            .filter(|d| seen.insert((d.code.clone(), d.span, d.message.clone())))
+            .collect();
         Query {
             stages,
             diagnostics,

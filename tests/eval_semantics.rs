@@ -335,3 +335,45 @@ fn catalog_expected_verdicts() {
     }
     assert!(checked >= 30, "checked {checked} verdicts");
 }
+
+fn rule(format: ruledex::rule::SourceFormat, logic: &str) -> ruledex::rule::Rule {
+    ruledex::rule::Rule {
+        id: "r".into(),
+        title: "t".into(),
+        description: String::new(),
+        language: Language::Splunk,
+        logic: logic.into(),
+        format,
+        path: PathBuf::from("r.yml"),
+        technique_ids: Vec::new(),
+        tactics: Vec::new(),
+        technique_names: Vec::new(),
+        data_categories: Vec::new(),
+        references: Vec::new(),
+        severity: None,
+        kind: None,
+        yaml: String::new(),
+    }
+}
+
+#[test]
+fn security_content_filter_macros_default_to_search_star() {
+    use ruledex::rule::SourceFormat;
+    let set = MacroSet::default();
+    let events = vec![ev(&[("a", "1")], "x")];
+    let opts = EvalOptions::default();
+    let sc = rule(SourceFormat::SecurityContent, "x | `my_detection_filter`");
+    let out = eval::evaluate_rule(&sc, &set, &events, &opts);
+    assert!(out.not_evaluable.is_empty(), "{:?}", out.not_evaluable);
+    assert_eq!(out.matched, 1);
+    assert!(out.lint.iter().any(|d| d.code == "default-filter-macro"));
+    // Elsewhere an undefined macro stays a reason, with its position.
+    let armory = rule(SourceFormat::Armory, "x | `my_detection_filter`");
+    let out = eval::evaluate_rule(&armory, &set, &events, &opts);
+    assert_eq!(out.not_evaluable.len(), 1);
+    assert_eq!(
+        out.not_evaluable[0].render(),
+        "not evaluable: undefined macro `my_detection_filter` with 0 arguments at 1:5"
+    );
+    assert_eq!(out.matched, 0);
+}

@@ -59,6 +59,89 @@ pub enum CScalar {
 
 /// Functions the evaluator knows, for every language (names lower-case).
 const KNOWN: &[&str] = &[
+    // KQL string operators in scalar position (`Call { name: "=~" }`).
+    "=~",
+    "!~",
+    "has",
+    "!has",
+    "has_cs",
+    "!has_cs",
+    "hasprefix",
+    "!hasprefix",
+    "hassuffix",
+    "!hassuffix",
+    "!contains",
+    "contains_cs",
+    "!contains_cs",
+    "!startswith",
+    "startswith_cs",
+    "!startswith_cs",
+    "!endswith",
+    "endswith_cs",
+    "!endswith_cs",
+    "matches regex",
+    "!in",
+    "in~",
+    "!in~",
+    "has_any",
+    "has_all",
+    "between",
+    "!between",
+    "index",
+    // More functions.
+    "parse_json",
+    "parsejson",
+    "todynamic",
+    "arraylength",
+    "array_size",
+    "date_part",
+    "startofday",
+    "startofweek",
+    "startofmonth",
+    "endofday",
+    "dayofweek",
+    "datetime_diff",
+    "datediff",
+    "strftime",
+    "strptime",
+    "tohex",
+    "url_decode",
+    "urldecode",
+    "countof",
+    "string_size",
+    "max_of",
+    "min_of",
+    "column_ifexists",
+    "columnifexists",
+    "pi",
+    "sin",
+    "cos",
+    "atan2",
+    "sqrt",
+    "log",
+    "ln",
+    "log10",
+    "exp",
+    "pow",
+    "power",
+    "mvfilter",
+    "mvfind",
+    "ipv4_is_match",
+    "ipv4_is_in_range",
+    "ipv4_is_private",
+    "strcat_array",
+    "indexof",
+    "totimespan",
+    "base64_decode_tostring",
+    "nvl",
+    "ifnull",
+    "split_part",
+    "regexp_substr",
+    "current_date",
+    "isint",
+    "isnum",
+    "isstr",
+    "exact",
     "if",
     "iff",
     "iif",
@@ -148,6 +231,7 @@ fn regex_arg(name: &str, lang: Language) -> Option<usize> {
         ("match" | "regexp_like" | "rlike" | "regexp" | "replace_regex", _) => Some(1),
         ("replace", Language::Splunk) => Some(1),
         ("replace", Language::Kusto) | ("extract", _) => Some(0),
+        ("matches regex" | "regexp_substr" | "mvfind", _) => Some(1),
         _ => None,
     }
 }
@@ -890,24 +974,604 @@ fn call(name: &str, args: &[CScalar], rx: Option<&Rx>, rec: &dyn Record, ctx: &C
             }
             Value::Str(s)
         }
-        "contains" | "startswith" | "endswith" => {
+        "contains" | "startswith" | "endswith" | "!contains" | "!startswith" | "!endswith"
+        | "contains_cs" | "startswith_cs" | "endswith_cs" | "!contains_cs" | "!startswith_cs"
+        | "!endswith_cs" => {
             let (v, Some(needle)) = (arg(0), text(1)) else {
                 return Value::Null;
             };
             if v.is_null() {
                 return Value::Null;
             }
-            Value::Bool(v.texts().iter().any(|s| match name {
-                "contains" => s.contains(&needle),
-                "startswith" => s.starts_with(&needle),
-                _ => s.ends_with(&needle),
-            }))
+            // KQL's plain forms are case-insensitive (ASCII); SQL's
+            // CONTAINS/STARTSWITH/ENDSWITH functions are case-sensitive.
+            let ci = ctx.lang == Language::Kusto && !name.ends_with("_cs");
+            let base = name.trim_start_matches('!').trim_end_matches("_cs");
+            let fold = |s: &str| {
+                if ci {
+                    s.to_ascii_lowercase()
+                } else {
+                    s.to_string()
+                }
+            };
+            let needle = fold(&needle);
+            let hit = v.texts().iter().any(|s| {
+                let s = fold(s);
+                match base {
+                    "contains" => s.contains(&needle),
+                    "startswith" => s.starts_with(&needle),
+                    _ => s.ends_with(&needle),
+                }
+            });
+            Value::Bool(hit != name.starts_with('!'))
         }
         "not" => match arg(0).truth() {
             Some(b) => Value::Bool(!b),
             None => Value::Null,
         },
+        "=~" | "!~" => {
+            let (a, b) = (arg(0), arg(1));
+            if a.is_null() || b.is_null() {
+                return Value::Null;
+            }
+            let bs: Vec<String> = b.texts().iter().map(|t| t.to_ascii_lowercase()).collect();
+            let hit = a
+                .texts()
+                .iter()
+                .any(|t| bs.contains(&t.to_ascii_lowercase()));
+            Value::Bool(hit == (name == "=~"))
+        }
+        "has" | "!has" | "has_cs" | "!has_cs" | "hasprefix" | "!hasprefix" | "hassuffix"
+        | "!hassuffix" | "has_any" | "has_all" => {
+            let hay = arg(0);
+            let needles = arg(1);
+            if hay.is_null() || needles.is_null() {
+                return Value::Null;
+            }
+            let cs = name.ends_with("_cs");
+            let base = name.trim_start_matches('!').trim_end_matches("_cs");
+            let texts = hay.texts();
+            let test = |n: &String| {
+                texts
+                    .iter()
+                    .any(|h| kql_term_find(h, n, cs, base != "hassuffix", base != "hasprefix"))
+            };
+            let ns = needles.texts();
+            let hit = if base == "has_all" {
+                ns.iter().all(test)
+            } else {
+                ns.iter().any(test)
+            };
+            Value::Bool(hit != name.starts_with('!'))
+        }
+        "matches regex" => {
+            let subject = arg(0);
+            match rx {
+                Some(rx) => regex_any(&subject, rx),
+                None => match dynamic_rx(1, Flavor::Re2, false, false) {
+                    Some(rx) => regex_any(&subject, &rx),
+                    None => Value::Null,
+                },
+            }
+        }
+        "!in" | "in~" | "!in~" => {
+            let v = arg(0);
+            if v.is_null() {
+                return Value::Null;
+            }
+            let ci = name.ends_with('~');
+            let norm = |s: &str| {
+                if ci {
+                    s.to_ascii_lowercase()
+                } else {
+                    s.to_string()
+                }
+            };
+            let hay: Vec<String> = v.texts().iter().map(|s| norm(s)).collect();
+            let hit =
+                (1..args.len()).any(|i| arg(i).texts().iter().any(|c| hay.contains(&norm(c))));
+            Value::Bool(hit != name.starts_with('!'))
+        }
+        "between" | "!between" => {
+            let v = arg(0);
+            let range = arg(1).texts();
+            if v.is_null() || range.len() != 2 {
+                return Value::Null;
+            }
+            let lo = Value::Str(range[0].clone());
+            let hi = Value::Str(range[1].clone());
+            let hit = items(&v)
+                .iter()
+                .any(|x| order(x, &lo) != Ordering::Less && order(x, &hi) != Ordering::Greater);
+            Value::Bool(hit != name.starts_with('!'))
+        }
+        "index" => index(arg(0), arg(1)),
+        "parse_json" | "parsejson" | "todynamic" | "exact" => arg(0),
+        "arraylength" | "array_size" => match arg(0) {
+            Value::Null => Value::Null,
+            Value::Multi(v) => Value::Num(v.len() as f64),
+            v => match v
+                .text()
+                .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok())
+            {
+                Some(serde_json::Value::Array(a)) => Value::Num(a.len() as f64),
+                _ => Value::Num(1.0),
+            },
+        },
+        "date_part" => {
+            let part = match args.first() {
+                Some(CScalar::Field(p)) => Some(p.clone()),
+                _ => text(0),
+            };
+            match (part, time_arg(&arg(1))) {
+                (Some(p), Some(t)) => date_part(&p, t).map_or(Value::Null, Value::Num),
+                _ => Value::Null,
+            }
+        }
+        "startofday" | "startofweek" | "startofmonth" | "endofday" => {
+            let Some(t) = time_arg(&arg(0)) else {
+                return Value::Null;
+            };
+            let day = (t / 86_400.0).floor() * 86_400.0;
+            Value::Time(match name {
+                "startofday" => day,
+                "endofday" => day + 86_400.0 - 1e-7,
+                // 1970-01-01 was a Thursday; KQL weeks start on Sunday.
+                "startofweek" => day - ((day / 86_400.0 + 4.0).rem_euclid(7.0)) * 86_400.0,
+                _ => match chrono::DateTime::from_timestamp(t as i64, 0) {
+                    Some(d) => {
+                        use chrono::Datelike;
+                        chrono::NaiveDate::from_ymd_opt(d.year(), d.month(), 1)
+                            .and_then(|x| x.and_hms_opt(0, 0, 0))
+                            .map_or(day, |x| x.and_utc().timestamp() as f64)
+                    }
+                    None => day,
+                },
+            })
+        }
+        "dayofweek" => match time_arg(&arg(0)) {
+            // A timespan of days since Sunday, as seconds.
+            Some(t) => Value::Num(((t / 86_400.0).floor() + 4.0).rem_euclid(7.0) * 86_400.0),
+            None => Value::Null,
+        },
+        "datetime_diff" | "datediff" => {
+            let part = match args.first() {
+                Some(CScalar::Field(p)) => Some(p.clone()),
+                _ => text(0),
+            };
+            let (a, b) = (time_arg(&arg(1)), time_arg(&arg(2)));
+            match (part.and_then(|p| date_part_secs(&p)), a, b) {
+                // KQL: datetime_diff(part, t1, t2) = t1 - t2; SQL
+                // DATEDIFF(part, a, b) = b - a.
+                (Some(u), Some(a), Some(b)) if name == "datetime_diff" => {
+                    Value::Num(((a - b) / u).trunc())
+                }
+                (Some(u), Some(a), Some(b)) => Value::Num(((b - a) / u).trunc()),
+                _ => Value::Null,
+            }
+        }
+        "strftime" => match (time_arg(&arg(0)), text(1)) {
+            (Some(t), Some(fmt)) => strftime(t, &fmt).map_or(Value::Null, Value::Str),
+            _ => Value::Null,
+        },
+        "strptime" => match (text(0), text(1)) {
+            (Some(s), Some(fmt)) => chrono::NaiveDateTime::parse_from_str(&s, &fmt)
+                .map(|d| Value::Num(d.and_utc().timestamp() as f64))
+                .or_else(|_| {
+                    chrono::NaiveDate::parse_from_str(&s, &fmt).map(|d| {
+                        Value::Num(
+                            d.and_hms_opt(0, 0, 0)
+                                .map_or(0.0, |x| x.and_utc().timestamp() as f64),
+                        )
+                    })
+                })
+                .unwrap_or(Value::Null),
+            _ => Value::Null,
+        },
+        "tohex" => arg(0)
+            .num()
+            .map_or(Value::Null, |n| Value::Str(format!("{:x}", n as i64))),
+        "url_decode" | "urldecode" => per_value(arg(0), url_decode),
+        "countof" => match (text(0), text(1)) {
+            (Some(s), Some(n)) if !n.is_empty() => Value::Num(s.matches(n.as_str()).count() as f64),
+            _ => Value::Null,
+        },
+        "string_size" => text(0).map_or(Value::Null, |s| Value::Num(s.len() as f64)),
+        "max_of" | "min_of" => {
+            let vals: Vec<Value> = (0..args.len()).map(arg).filter(|v| !v.is_null()).collect();
+            vals.into_iter()
+                .reduce(|a, b| {
+                    let o = order(&a, &b);
+                    if (name == "min_of") == (o == Ordering::Greater) {
+                        b
+                    } else {
+                        a
+                    }
+                })
+                .unwrap_or(Value::Null)
+        }
+        "column_ifexists" | "columnifexists" => match text(0) {
+            Some(col) => match rec.values(&col) {
+                Some(v) => Value::from_field(Some(v)),
+                None => arg(1),
+            },
+            None => arg(1),
+        },
+        "pi" => Value::Num(std::f64::consts::PI),
+        "sin" | "cos" | "sqrt" | "log" | "ln" | "log10" | "exp" => match arg(0).num() {
+            Some(x) => {
+                let y = match name {
+                    "sin" => x.sin(),
+                    "cos" => x.cos(),
+                    "sqrt" => x.sqrt(),
+                    "log" | "ln" => x.ln(),
+                    "log10" => x.log10(),
+                    _ => x.exp(),
+                };
+                if y.is_finite() {
+                    Value::Num(y)
+                } else {
+                    Value::Null
+                }
+            }
+            None => Value::Null,
+        },
+        "atan2" | "pow" | "power" => match (arg(0).num(), arg(1).num()) {
+            (Some(a), Some(b)) => {
+                let y = if name == "atan2" {
+                    a.atan2(b)
+                } else {
+                    a.powf(b)
+                };
+                if y.is_finite() {
+                    Value::Num(y)
+                } else {
+                    Value::Null
+                }
+            }
+            _ => Value::Null,
+        },
+        "mvfilter" => {
+            // SPL mvfilter(<predicate on one field>): keep the values of
+            // that field for which the predicate holds.
+            let Some(pred) = args.first() else {
+                return Value::Null;
+            };
+            let Some(field) = field_of(pred) else {
+                return Value::Null;
+            };
+            let Some(vals) = rec.values(&field) else {
+                return Value::Null;
+            };
+            let kept: Vec<String> = vals
+                .iter()
+                .filter(|v| {
+                    let one = OneValue {
+                        rec,
+                        field: &field,
+                        value: std::slice::from_ref(*v),
+                    };
+                    pred.eval(&one, ctx).truth() == Some(true)
+                })
+                .cloned()
+                .collect();
+            if kept.is_empty() {
+                Value::Null
+            } else {
+                Value::Multi(kept)
+            }
+        }
+        "mvfind" => {
+            let v = arg(0);
+            let Some(rx) = rx else { return Value::Null };
+            v.texts()
+                .iter()
+                .position(|s| rx.is_match(s) == Ok(true))
+                .map_or(Value::Null, |i| Value::Num(i as f64))
+        }
+        "ipv4_is_match" | "ipv4_is_in_range" => match (text(0), text(1)) {
+            (Some(ip), Some(range)) => {
+                let range = match (name, arg(2).num()) {
+                    ("ipv4_is_match", Some(bits)) => format!("{range}/{bits}"),
+                    _ => range,
+                };
+                cidr_contains(&range, &ip).map_or(Value::Null, Value::Bool)
+            }
+            _ => Value::Null,
+        },
+        "ipv4_is_private" => match text(0) {
+            Some(ip) => {
+                let private = ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"]
+                    .iter()
+                    .any(|r| cidr_contains(r, &ip) == Some(true));
+                Value::Bool(private)
+            }
+            None => Value::Null,
+        },
+        "strcat_array" => match arg(0) {
+            Value::Null => Value::Null,
+            v => Value::Str(v.texts().join(&text(1).unwrap_or_default())),
+        },
+        "indexof" => match (text(0), text(1)) {
+            (Some(s), Some(n)) => Value::Num(
+                s.find(n.as_str())
+                    .map_or(-1.0, |b| s[..b].chars().count() as f64),
+            ),
+            _ => Value::Null,
+        },
+        "totimespan" => text(0)
+            .and_then(|t| parse_span(&t))
+            .map_or(Value::Null, Value::Num),
+        "base64_decode_tostring" => text(0)
+            .and_then(|t| base64_decode(&t))
+            .map_or(Value::Null, |b| {
+                Value::Str(String::from_utf8_lossy(&b).into_owned())
+            }),
+        "nvl" | "ifnull" => {
+            let a = arg(0);
+            if a.is_null() {
+                arg(1)
+            } else {
+                a
+            }
+        }
+        "split_part" => match (text(0), text(1), arg(2).num()) {
+            (Some(s), Some(d), Some(n)) => {
+                let parts: Vec<&str> = if d.is_empty() {
+                    vec![s.as_str()]
+                } else {
+                    s.split(d.as_str()).collect()
+                };
+                let n = n as i64;
+                let idx = if n < 0 {
+                    parts.len() as i64 + n
+                } else {
+                    n.max(1) - 1
+                };
+                Value::Str(
+                    parts
+                        .get(idx as usize)
+                        .map_or(String::new(), |p| p.to_string()),
+                )
+            }
+            _ => Value::Null,
+        },
+        "regexp_substr" => match (text(0), rx) {
+            (Some(s), Some(rx)) => match rx.captures(&s, 1) {
+                Ok(all) => all
+                    .first()
+                    .and_then(|g| g.first().copied().flatten())
+                    .map_or(Value::Null, |(a, b)| Value::Str(s[a..b].to_string())),
+                Err(_) => Value::Null,
+            },
+            _ => Value::Null,
+        },
+        "current_date" => Value::Time((ctx.now / 86_400.0).floor() * 86_400.0),
+        "isint" => Value::Bool(arg(0).num().is_some_and(|n| n.fract() == 0.0)),
+        "isnum" => Value::Bool(arg(0).num().is_some()),
+        "isstr" => Value::Bool(matches!(arg(0), Value::Str(_)) && arg(0).num().is_none()),
         _ => Value::Null,
+    }
+}
+
+/// KQL term search: `needle` occurs in `hay` on alphanumeric term
+/// boundaries (`start`: before it; `end`: after it), ASCII case-folded
+/// unless `cs`.
+fn kql_term_find(hay: &str, needle: &str, cs: bool, start: bool, end: bool) -> bool {
+    if needle.is_empty() {
+        return false;
+    }
+    let (h, n) = if cs {
+        (hay.to_string(), needle.to_string())
+    } else {
+        (hay.to_ascii_lowercase(), needle.to_ascii_lowercase())
+    };
+    let alnum = |c: Option<char>| c.is_some_and(|c| c.is_ascii_alphanumeric());
+    let n_first = n.chars().next();
+    let n_last = n.chars().last();
+    let mut from = 0;
+    while let Some(at) = h[from..].find(&n) {
+        let s = from + at;
+        let e = s + n.len();
+        let before = h[..s].chars().last();
+        let after = h[e..].chars().next();
+        let ok_start = !start || !alnum(n_first) || !alnum(before);
+        let ok_end = !end || !alnum(n_last) || !alnum(after);
+        if ok_start && ok_end {
+            return true;
+        }
+        from = s + n.chars().next().map_or(1, char::len_utf8);
+    }
+    false
+}
+
+/// `base[i]`: a value of a multivalue, or an element or key of JSON text.
+fn index(base: Value, i: Value) -> Value {
+    match base {
+        Value::Null => Value::Null,
+        Value::Multi(vs) => match i.num() {
+            Some(n) => {
+                let n = n as i64;
+                let k = if n < 0 { vs.len() as i64 + n } else { n };
+                vs.get(k as usize)
+                    .map_or(Value::Null, |s| Value::Str(s.clone()))
+            }
+            None => Value::Null,
+        },
+        other => {
+            let Some(text) = other.text() else {
+                return Value::Null;
+            };
+            let Ok(json) = serde_json::from_str::<serde_json::Value>(&text) else {
+                return Value::Null;
+            };
+            let picked = match (&json, i.num(), i.text()) {
+                (serde_json::Value::Array(a), Some(n), _) => {
+                    let n = n as i64;
+                    let k = if n < 0 { a.len() as i64 + n } else { n };
+                    a.get(k as usize).cloned()
+                }
+                (serde_json::Value::Object(m), _, Some(k)) => m.get(&k).cloned(),
+                _ => None,
+            };
+            match picked {
+                None | Some(serde_json::Value::Null) => Value::Null,
+                Some(serde_json::Value::String(s)) => Value::Str(s),
+                Some(v) => Value::Str(v.to_string()),
+            }
+        }
+    }
+}
+
+/// A time argument: a time value, epoch number, or ISO text.
+fn time_arg(v: &Value) -> Option<f64> {
+    match v {
+        Value::Time(t) | Value::Num(t) => Some(*t),
+        other => other.text().and_then(|s| parse_time(&s)),
+    }
+}
+
+/// A component of a time (SQL `DATE_PART`).
+fn date_part(part: &str, t: f64) -> Option<f64> {
+    use chrono::{Datelike, Timelike};
+    let d = chrono::DateTime::from_timestamp(t.floor() as i64, 0)?;
+    Some(
+        match part.trim_matches(['\'', '"']).to_ascii_lowercase().as_str() {
+            "year" | "y" | "yy" | "yyyy" => f64::from(d.year()),
+            "month" | "mm" | "mon" => f64::from(d.month()),
+            "day" | "d" | "dd" | "dayofmonth" => f64::from(d.day()),
+            "dayofweek" | "dow" | "weekday" => f64::from(d.weekday().num_days_from_sunday()),
+            "dayofyear" | "doy" => f64::from(d.ordinal()),
+            "hour" | "h" | "hh" => f64::from(d.hour()),
+            "minute" | "mi" | "min" => f64::from(d.minute()),
+            "second" | "s" | "sec" => f64::from(d.second()),
+            "epoch_second" | "epoch" => t.floor(),
+            _ => return None,
+        },
+    )
+}
+
+/// Formats epoch seconds with a strftime pattern (UTC); an invalid
+/// pattern gives `None` instead of a panic.
+fn strftime(t: f64, fmt: &str) -> Option<String> {
+    use std::fmt::Write as _;
+    let d = chrono::DateTime::from_timestamp(t.floor() as i64, 0)?;
+    let items: Vec<chrono::format::Item> = chrono::format::StrftimeItems::new(fmt).collect();
+    if items
+        .iter()
+        .any(|i| matches!(i, chrono::format::Item::Error))
+    {
+        return None;
+    }
+    let mut out = String::new();
+    write!(out, "{}", d.format_with_items(items.into_iter())).ok()?;
+    Some(out)
+}
+
+/// Decodes `%XX` escapes and `+` (as space).
+fn url_decode(s: &str) -> String {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        match b[i] {
+            b'%' if i + 2 < b.len() => {
+                match std::str::from_utf8(&b[i + 1..i + 3])
+                    .ok()
+                    .and_then(|h| u8::from_str_radix(h, 16).ok())
+                {
+                    Some(x) => {
+                        out.push(x);
+                        i += 3;
+                    }
+                    None => {
+                        out.push(b'%');
+                        i += 1;
+                    }
+                }
+            }
+            b'+' => {
+                out.push(b' ');
+                i += 1;
+            }
+            c => {
+                out.push(c);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// Standard base64 (padding optional); `None` on invalid input.
+fn base64_decode(s: &str) -> Option<Vec<u8>> {
+    let mut out = Vec::with_capacity(s.len() * 3 / 4);
+    let mut acc = 0u32;
+    let mut bits = 0;
+    for c in s.trim().bytes() {
+        let v = match c {
+            b'A'..=b'Z' => c - b'A',
+            b'a'..=b'z' => c - b'a' + 26,
+            b'0'..=b'9' => c - b'0' + 52,
+            b'+' | b'-' => 62,
+            b'/' | b'_' => 63,
+            b'=' => break,
+            _ => return None,
+        };
+        acc = (acc << 6) | u32::from(v);
+        bits += 6;
+        if bits >= 8 {
+            bits -= 8;
+            out.push((acc >> bits) as u8);
+            acc &= (1 << bits) - 1;
+        }
+    }
+    Some(out)
+}
+
+/// The single field a predicate reads, when there is exactly one.
+fn field_of(e: &CScalar) -> Option<String> {
+    fn walk(e: &CScalar, out: &mut Vec<String>) {
+        match e {
+            CScalar::Field(f) => {
+                if !out.contains(f) {
+                    out.push(f.clone());
+                }
+            }
+            CScalar::Lit(_) => {}
+            CScalar::List(xs) | CScalar::Call { args: xs, .. } => {
+                xs.iter().for_each(|x| walk(x, out))
+            }
+            CScalar::Bin(_, a, b) => {
+                walk(a, out);
+                walk(b, out);
+            }
+            CScalar::Un(_, a) => walk(a, out),
+        }
+    }
+    let mut v = Vec::new();
+    walk(e, &mut v);
+    (v.len() == 1).then(|| v.remove(0))
+}
+
+/// A row seen with one field narrowed to a single value (for `mvfilter`).
+struct OneValue<'a> {
+    rec: &'a dyn Record,
+    field: &'a str,
+    value: &'a [String],
+}
+
+impl Record for OneValue<'_> {
+    fn values(&self, name: &str) -> Option<&[String]> {
+        if name == self.field {
+            Some(self.value)
+        } else {
+            self.rec.values(name)
+        }
+    }
+
+    fn names(&self) -> Vec<&str> {
+        self.rec.names()
     }
 }
 

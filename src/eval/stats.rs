@@ -60,6 +60,19 @@ pub enum Func {
     EarliestTime,
     /// The largest `_time` of rows having the field.
     LatestTime,
+    /// Sample standard deviation.
+    Stdev,
+    /// Population standard deviation.
+    StdevP,
+    /// Sample variance.
+    Var,
+    /// Population variance.
+    VarP,
+    /// KQL `arg_max(x, *)`: the row with the largest `x` (its columns are
+    /// copied into the output row).
+    ArgMax,
+    /// KQL `arg_min(x, *)`.
+    ArgMin,
 }
 
 impl Func {
@@ -83,6 +96,12 @@ impl Func {
             "mode" => Func::Mode,
             "earliest_time" => Func::EarliestTime,
             "latest_time" => Func::LatestTime,
+            "stdev" => Func::Stdev,
+            "stdevp" => Func::StdevP,
+            "var" | "variance" => Func::Var,
+            "varp" | "variancep" => Func::VarP,
+            "arg_max" => Func::ArgMax,
+            "arg_min" => Func::ArgMin,
             _ => return None,
         })
     }
@@ -129,6 +148,9 @@ struct Concrete<'a> {
 
 /// The default output name of `func(field)` in `lang`.
 fn default_name(agg: &CAgg, field: Option<&str>, lang: Language, kind: &str) -> String {
+    if let (Func::ArgMax | Func::ArgMin, Some(f)) = (agg.func, field) {
+        return f.to_string();
+    }
     match lang {
         Language::Kusto => {
             if kind == "count" {
@@ -262,6 +284,22 @@ fn compute(c: &Concrete, rows: &[&Rec]) -> Vec<String> {
                 sum / nums.len() as f64
             }))
         }
+        Func::Stdev | Func::StdevP | Func::Var | Func::VarP => {
+            let n = nums.len() as f64;
+            let sample = matches!(c.agg.func, Func::Stdev | Func::Var);
+            if nums.is_empty() || (sample && nums.len() < 2) {
+                return Vec::new();
+            }
+            let mean = nums.iter().sum::<f64>() / n;
+            let ss: f64 = nums.iter().map(|x| (x - mean) * (x - mean)).sum();
+            let var = ss / if sample { n - 1.0 } else { n };
+            one(fmt_num(if matches!(c.agg.func, Func::Var | Func::VarP) {
+                var
+            } else {
+                var.sqrt()
+            }))
+        }
+        Func::ArgMax | Func::ArgMin => arg_best(c, rows).map(&vals).unwrap_or_default(),
         Func::Range => {
             if nums.is_empty() {
                 return Vec::new();
@@ -334,6 +372,37 @@ fn compute(c: &Concrete, rows: &[&Rec]) -> Vec<String> {
     }
 }
 
+/// The row with the largest (`ArgMax`) or smallest `ArgMin` value of the
+/// aggregate's field; the first on ties.
+fn arg_best<'a>(c: &Concrete, rows: &[&'a Rec]) -> Option<&'a Rec> {
+    let f = c.field.as_deref()?;
+    let mut best: Option<(&'a Rec, &str)> = None;
+    for r in rows {
+        let Some(v) = r.values(f).and_then(|v| v.first()) else {
+            continue;
+        };
+        let better = match best {
+            None => true,
+            Some((_, b)) => {
+                let o = super::scalar::order(
+                    &super::value::Value::Str(v.clone()),
+                    &super::value::Value::Str(b.to_string()),
+                );
+                // Times compare as times: ISO text orders like the time.
+                if c.agg.func == Func::ArgMax {
+                    o.is_gt()
+                } else {
+                    o.is_lt()
+                }
+            }
+        };
+        if better {
+            best = Some((r, v.as_str()));
+        }
+    }
+    best.map(|(r, _)| r)
+}
+
 /// The group keys of a row: one per combination of BY values, or none
 /// when a BY field is null.
 fn keys(r: &Rec, by: &[String]) -> Vec<Vec<String>> {
@@ -389,6 +458,16 @@ pub fn run(
                     rec.fields.insert(f.clone(), vec![v]);
                 }
                 for c in &cs {
+                    if matches!(c.agg.func, Func::ArgMax | Func::ArgMin) {
+                        // `arg_max(x, *)`: the winning row's other columns.
+                        if let Some(best) = arg_best(c, &members) {
+                            for (k, v) in &best.fields {
+                                if !by.contains(k) && !rec.fields.contains_key(k) {
+                                    rec.fields.insert(k.clone(), v.clone());
+                                }
+                            }
+                        }
+                    }
                     rec.set(&c.out, compute(c, &members));
                 }
                 let mut src: Vec<u32> =
@@ -642,6 +721,47 @@ mod tests {
         );
         let n: Vec<&str> = out.iter().map(|r| r.fields["n"][0].as_str()).collect();
         assert_eq!(n, vec!["1", "2", "1"]);
+    }
+
+    #[test]
+    fn arg_max_copies_the_winning_row_and_stdev() {
+        let rows = vec![
+            rec(
+                &[
+                    ("h", &["a"]),
+                    ("t", &["2024-01-01T00:00:00Z"]),
+                    ("x", &["old"]),
+                    ("n", &["2"]),
+                ],
+                0,
+            ),
+            rec(
+                &[
+                    ("h", &["a"]),
+                    ("t", &["2024-01-02T00:00:00Z"]),
+                    ("x", &["new"]),
+                    ("n", &["4"]),
+                ],
+                1,
+            ),
+        ];
+        let aggs = compile(&[
+            agg("arg_max", Some("t"), None),
+            agg("stdev", Some("n"), None),
+        ])
+        .unwrap();
+        let (out, _) = run(
+            StatsMode::Stats,
+            &aggs,
+            &["h".into()],
+            rows,
+            Language::Kusto,
+            "summarize",
+        );
+        assert_eq!(out[0].fields["x"], vec!["new"]);
+        assert_eq!(out[0].fields["t"], vec!["2024-01-02T00:00:00Z"]);
+        let sd: f64 = out[0].fields["stdev_n"][0].parse().unwrap();
+        assert!((sd - 2f64.sqrt()).abs() < 1e-9);
     }
 
     #[test]

@@ -1106,6 +1106,7 @@ fn evaluate_many_preselects_and_agrees() {
         expansion: None,
         query: q.clone(),
         reasons: Vec::new(),
+        notes: Vec::new(),
     };
     let many = evaluate_many(&[p.clone(), p], &events, &EvalOptions::default());
     let one = evaluate(&q, Language::Splunk, &events, &EvalOptions::default());
@@ -1137,6 +1138,7 @@ fn unsupported_commands_are_reasons_with_positions() {
         expansion: None,
         query: q,
         reasons: Vec::new(),
+        notes: Vec::new(),
     };
     let out = evaluate_many(&[p], &[ev(&[], "x")], &EvalOptions::default());
     let r = &out[0].not_evaluable;
@@ -1429,6 +1431,7 @@ fn evaluate_many_with_literal_prefilter_agrees_with_evaluate() {
         expansion: None,
         query: q.clone(),
         reasons: Vec::new(),
+        notes: Vec::new(),
     };
     let many = evaluate_many(std::slice::from_ref(&p), &events, &EvalOptions::default());
     let one = evaluate(&q, Language::Splunk, &events, &EvalOptions::default());
@@ -1525,8 +1528,115 @@ fn preselection_never_changes_results() {
             expansion: None,
             query: q,
             reasons: Vec::new(),
+            notes: Vec::new(),
         };
         let many = evaluate_many(&[p], &events, &EvalOptions::default());
         assert_eq!(one.results, many[0].results, "expression {i}");
     }
+}
+
+#[test]
+fn kql_operators_in_scalar_position() {
+    let e = || {
+        ev(
+            &[
+                ("s", "North America"),
+                ("n", "5"),
+                ("j", "{\"a\":[1,\"x\"]}"),
+            ],
+            "",
+        )
+    };
+    let k = |x: Scalar| eval_scalar(Language::Kusto, x, e());
+    let op = |name: &str, a: Scalar, b: Scalar| call(name, vec![a, b]);
+    let list = |xs: &[&str]| Scalar::List {
+        items: xs.iter().map(|x| s(x)).collect(),
+    };
+    assert_eq!(k(op("=~", field("s"), s("north america"))), vec!["true"]);
+    assert_eq!(k(op("!~", field("s"), s("north america"))), vec!["false"]);
+    assert_eq!(k(op("has", field("s"), s("america"))), vec!["true"]);
+    assert_eq!(k(op("has", field("s"), s("amer"))), vec!["false"]);
+    assert_eq!(k(op("has_cs", field("s"), s("america"))), vec!["false"]);
+    assert_eq!(k(op("hasprefix", field("s"), s("amer"))), vec!["true"]);
+    assert_eq!(k(op("!has", field("s"), s("europe"))), vec!["true"]);
+    assert_eq!(k(op("contains", field("s"), s("TH AM"))), vec!["true"]);
+    assert_eq!(k(op("contains_cs", field("s"), s("TH AM"))), vec!["false"]);
+    assert_eq!(k(op("!startswith", field("s"), s("north"))), vec!["false"]);
+    assert_eq!(
+        k(op("in~", field("s"), list(&["NORTH AMERICA", "x"]))),
+        vec!["true"]
+    );
+    assert_eq!(
+        k(op("!in", field("s"), list(&["NORTH AMERICA"]))),
+        vec!["true"]
+    );
+    assert_eq!(
+        k(op("has_any", field("s"), list(&["x", "north"]))),
+        vec!["true"]
+    );
+    assert_eq!(
+        k(op("has_all", field("s"), list(&["x", "north"]))),
+        vec!["false"]
+    );
+    assert_eq!(
+        k(op("between", field("n"), list(&["1", "5"]))),
+        vec!["true"]
+    );
+    assert_eq!(
+        k(op("!between", field("n"), list(&["6", "9"]))),
+        vec!["true"]
+    );
+    assert_eq!(
+        k(op("matches regex", field("s"), s("^North"))),
+        vec!["true"]
+    );
+    let idx = call(
+        "index",
+        vec![call("index", vec![field("j"), s("a")]), num("1")],
+    );
+    assert_eq!(k(idx), vec!["x"]);
+    assert_eq!(k(call("countof", vec![s("abab"), s("ab")])), vec!["2"]);
+    assert_eq!(
+        k(call("base64_decode_tostring", vec![s("aGVsbG8=")])),
+        vec!["hello"]
+    );
+    assert_eq!(k(call("url_decode", vec![s("a%20b+c")])), vec!["a b c"]);
+    // SQL contains stays case-sensitive.
+    let q = |x: Scalar| eval_scalar(Language::Snowflake, x, e());
+    assert_eq!(
+        q(call("contains", vec![field("s"), s("north")])),
+        vec!["false"]
+    );
+    assert_eq!(
+        q(call(
+            "date_part",
+            vec![field("hour"), s("2024-06-12T13:05:00Z")]
+        )),
+        vec!["13"]
+    );
+    assert_eq!(
+        q(call("split_part", vec![s("a-b-c"), s("-"), num("2")])),
+        vec!["b"]
+    );
+}
+
+#[test]
+fn spl_mvfilter_and_strftime() {
+    let e = || ev(&[("m", "a.exe"), ("m", "b.dll"), ("m", "c.exe")], "");
+    let f = call(
+        "mvfilter",
+        vec![call("match", vec![field("m"), s("\\.exe$")])],
+    );
+    assert_eq!(
+        eval_scalar(Language::Splunk, f, e()),
+        vec!["a.exe", "c.exe"]
+    );
+    let t = call("strftime", vec![num("0"), s("%Y-%m-%d %H:%M")]);
+    assert_eq!(
+        eval_scalar(Language::Splunk, t, e()),
+        vec!["1970-01-01 00:00"]
+    );
+    // An invalid format gives null, not a panic.
+    let bad = call("strftime", vec![num("0"), s("%Q")]);
+    assert!(eval_scalar(Language::Splunk, bad, e()).is_empty());
 }

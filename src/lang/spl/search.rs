@@ -360,8 +360,24 @@ impl SearchParser<'_, '_> {
         let text = self.text(t).to_string();
         let (lit, cs) = match t.kind {
             TokenKind::Word => {
-                let value = lexer::unescape(&text);
-                (Literal { raw: text, value }, false)
+                // `url=http://x/?a=b`: operators glued inside an unquoted
+                // value belong to it.
+                let mut end = t.span.end;
+                let mut n = 1;
+                while let Some(next) = self.peek_at(n) {
+                    let glued = next.span.start == end
+                        && (next.kind == TokenKind::Word || next.kind.is_cmp());
+                    if !glued {
+                        break;
+                    }
+                    end = next.span.end;
+                    n += 1;
+                }
+                let span = Span::new(t.span.start, end);
+                let raw = span.slice(self.src).to_string();
+                let value = lexer::unescape(&raw);
+                self.pos += n;
+                return Some((Literal { raw, value }, false, span));
             }
             TokenKind::Str => {
                 let value = lexer::unquote(&text);
@@ -577,6 +593,13 @@ mod tests {
             panic!("cmp expected")
         };
         assert!(c.flags.case_sensitive);
+    }
+
+    #[test]
+    fn glued_operators_stay_in_the_value() {
+        let (e, d) = parse("url=http://x/?a=b&c>d n>5 m=a b");
+        assert!(d.is_empty(), "{d:?}");
+        assert_eq!(shape(&e), "and(urleqhttp://x/?a=b&c>d,ngt5,meqa,b)");
     }
 
     #[test]

@@ -104,12 +104,15 @@ pub enum CoverageFormat {
 
 /// Runs `coverage`.
 pub fn run(global: &Global, args: CoverageArgs) -> anyhow::Result<ExitCode> {
+    let started = std::time::Instant::now();
     let catalog = Catalog::open(&global.index)?;
     let rules = catalog.rules()?;
+    let read = started.elapsed();
     let bundle = match &args.attack {
         Some(p) => Some(Attack::load(p)?),
         None => None,
     };
+    let loaded = started.elapsed();
     let opts = CoverageOptions {
         platforms: args.platforms.clone(),
         tactics: args.tactics.clone(),
@@ -117,6 +120,13 @@ pub fn run(global: &Global, args: CoverageArgs) -> anyhow::Result<ExitCode> {
         ..CoverageOptions::default()
     };
     let cov = attack::coverage(&rules, bundle.as_ref(), &opts);
+    log::debug!(
+        "coverage: {} rules read in {:.1} ms, bundle {:.1} ms, mapping {:.1} ms",
+        rules.len(),
+        read.as_secs_f64() * 1e3,
+        (loaded - read).as_secs_f64() * 1e3,
+        (started.elapsed() - loaded).as_secs_f64() * 1e3
+    );
 
     if let Some(out) = &args.navigator {
         let layer = attack::navigator_layer(&cov, bundle.as_ref());

@@ -67,11 +67,18 @@ pub fn run(global: &Global, args: SearchArgs) -> anyhow::Result<ExitCode> {
         limit: args.limit,
         exact: args.exact,
     };
+    let started = std::time::Instant::now();
     let results = match catalog.search(&args.query, &opts) {
         Ok(r) => r,
         Err(SearchError::Index(e)) => return Err(e.into()),
         Err(e) => anyhow::bail!("{}", e.render()),
     };
+    log::debug!(
+        "search {:?}: {} hit(s) in {:.2} ms (query, ranking, snippets)",
+        args.query,
+        results.total,
+        started.elapsed().as_secs_f64() * 1e3
+    );
     match args.format {
         SearchFormat::Table => {
             let color = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();

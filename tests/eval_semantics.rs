@@ -377,3 +377,37 @@ fn security_content_filter_macros_default_to_search_star() {
     );
     assert_eq!(out.matched, 0);
 }
+
+#[test]
+fn spl_convert_ctime_and_friends() {
+    let events = vec![ev(
+        &[("t", "86400"), ("size", "1,024"), ("d", "1+01:00:00")],
+        "x",
+    )];
+    let out = run(
+        Language::Splunk,
+        r#"x | convert timeformat="%Y-%m-%dT%H:%M:%S" ctime(t) AS when rmcomma(size) dur2sec(d)"#,
+        &events,
+    );
+    let r = &out.results[0];
+    assert_eq!(r["when"], vec!["1970-01-02T00:00:00"]);
+    assert_eq!(r["t"], vec!["86400"]);
+    assert_eq!(r["size"], vec!["1024"]);
+    assert_eq!(r["d"], vec!["90000"]);
+}
+
+#[test]
+fn sql_latest_placeholder_is_the_clock() {
+    let events = vec![ev(&[("event_time", "2024-06-12T11:00:00Z")], "")];
+    let q = lang::parse(
+        Language::Snowflake,
+        "select * from t where to_timestamp(date_part(epoch_second, event_time)) < $latest$",
+    );
+    let opts = EvalOptions {
+        now: ruledex::eval::value::parse_time("2024-06-12T12:00:00Z"),
+        ..EvalOptions::default()
+    };
+    let out = eval::evaluate(&q, Language::Snowflake, &events, &opts);
+    assert!(out.not_evaluable.is_empty(), "{:?}", out.not_evaluable);
+    assert_eq!(out.matched, 1);
+}

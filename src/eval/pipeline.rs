@@ -152,6 +152,14 @@ pub enum COp {
     },
     /// One row per value.
     MvExpand(String),
+    /// SPL `convert` (kept as text by the front-end, parsed here):
+    /// `(function, field pattern, AS name)` in order.
+    Convert {
+        /// `timeformat=` (default `%m/%d/%Y %H:%M:%S`).
+        timeformat: String,
+        /// The conversions.
+        items: Vec<(String, String, Option<String>)>,
+    },
     /// `tstats`: a search-logic filter over data-model fields, then stats.
     Tstats {
         /// The `where` filter.
@@ -419,8 +427,142 @@ fn compile_stage(
                 format!("not evaluable: macro `{}` was not expanded", m.name),
             ))
         }
+        Operator::Unsupported { command } if command == "convert" => {
+            parse_convert(&st.text).ok_or_else(|| unsupported("convert"))?
+        }
         Operator::Unsupported { command } => return Err(unsupported(command)),
     })
+}
+
+/// Parses `convert [timeformat="…"] func(field) [AS name] …` from the
+/// stage text. The SPL front-end keeps `convert` as an unsupported
+/// command; its grammar is small enough to read here.
+fn parse_convert(text: &str) -> Option<COp> {
+    const FUNCS: [&str; 10] = [
+        "auto", "ctime", "dur2sec", "memk", "mktime", "mstime", "none", "num", "rmcomma", "rmunit",
+    ];
+    let rest = text.trim().strip_prefix("convert")?;
+    let mut timeformat = "%m/%d/%Y %H:%M:%S".to_string();
+    let mut items: Vec<(String, String, Option<String>)> = Vec::new();
+    let mut chars = rest.trim().char_indices().peekable();
+    let src = rest.trim();
+    let mut words: Vec<String> = Vec::new();
+    // Tokens: quoted strings, `name(arg)`, `key=value`, words.
+    while let Some((i, c)) = chars.next() {
+        if c.is_whitespace() || c == ',' {
+            continue;
+        }
+        let mut end = i + c.len_utf8();
+        let mut depth = usize::from(c == '(');
+        let mut quote = c == '"';
+        while let Some(&(j, d)) = chars.peek() {
+            if !quote && depth == 0 && (d.is_whitespace() || d == ',') {
+                break;
+            }
+            chars.next();
+            end = j + d.len_utf8();
+            match d {
+                '"' => quote = !quote,
+                '(' if !quote => depth += 1,
+                ')' if !quote => depth = depth.saturating_sub(1),
+                _ => {}
+            }
+        }
+        words.push(src[i..end].to_string());
+    }
+    let mut k = 0;
+    while k < words.len() {
+        let w = &words[k];
+        if let Some(v) = w.strip_prefix("timeformat=") {
+            timeformat = v.trim_matches('"').to_string();
+        } else if let Some(open) = w.find('(') {
+            let func = w[..open].to_ascii_lowercase();
+            if !FUNCS.contains(&func.as_str()) || !w.ends_with(')') {
+                return None;
+            }
+            let field = w[open + 1..w.len() - 1]
+                .trim()
+                .trim_matches('"')
+                .to_string();
+            let alias = match words.get(k + 1) {
+                Some(a) if a.eq_ignore_ascii_case("as") => {
+                    k += 2;
+                    Some(words.get(k)?.trim_matches('"').to_string())
+                }
+                _ => None,
+            };
+            items.push((func, field, alias));
+        } else {
+            return None;
+        }
+        k += 1;
+    }
+    (!items.is_empty()).then_some(COp::Convert { timeformat, items })
+}
+
+/// Applies one `convert` function to a value; `None` leaves it as is.
+fn convert_value(func: &str, v: &str, timeformat: &str) -> Option<String> {
+    match func {
+        "ctime" => {
+            let t = parse_num(v)?;
+            let d = chrono::DateTime::from_timestamp(t.floor() as i64, 0)?;
+            let items: Vec<chrono::format::Item> =
+                chrono::format::StrftimeItems::new(timeformat).collect();
+            if items
+                .iter()
+                .any(|i| matches!(i, chrono::format::Item::Error))
+            {
+                return None;
+            }
+            let mut out = String::new();
+            std::fmt::Write::write_fmt(
+                &mut out,
+                format_args!("{}", d.format_with_items(items.into_iter())),
+            )
+            .ok()?;
+            Some(out)
+        }
+        "mktime" => chrono::NaiveDateTime::parse_from_str(v, timeformat)
+            .ok()
+            .map(|d| d.and_utc().timestamp().to_string()),
+        "num" | "auto" => parse_num(&v.replace(',', "")).map(fmt_num),
+        "rmcomma" => Some(v.replace(',', "")),
+        "rmunit" => {
+            let end = v
+                .find(|c: char| !(c.is_ascii_digit() || c == '.' || c == '-' || c == '+'))
+                .unwrap_or(v.len());
+            parse_num(&v[..end]).map(fmt_num)
+        }
+        "dur2sec" => {
+            // [D+]HH:MM:SS
+            let (days, hms) = match v.split_once('+') {
+                Some((d, rest)) => (parse_num(d)?, rest),
+                None => (0.0, v),
+            };
+            let mut secs = 0.0;
+            for part in hms.split(':') {
+                secs = secs * 60.0 + parse_num(part)?;
+            }
+            Some(fmt_num(days * 86_400.0 + secs))
+        }
+        "memk" => {
+            let (num, unit) =
+                v.split_at(v.find(|c: char| c.is_ascii_alphabetic()).unwrap_or(v.len()));
+            let n = parse_num(num)?;
+            let m = match unit.to_ascii_lowercase().as_str() {
+                "" | "k" => 1.0,
+                "m" => 1024.0,
+                "g" => 1024.0 * 1024.0,
+                _ => return None,
+            };
+            Some(fmt_num(n * m))
+        }
+        "mstime" => {
+            let (m, s) = v.split_once(':').unwrap_or(("0", v));
+            Some(fmt_num(parse_num(m)? * 60.0 + parse_num(s)?))
+        }
+        _ => None,
+    }
 }
 
 enum Sed {
@@ -954,6 +1096,35 @@ pub fn run(
                 for f in &targets {
                     if !columns.is_empty() && !columns.contains(f) {
                         columns.push(f.clone());
+                    }
+                }
+                rows
+            }
+            COp::Convert { timeformat, items } => {
+                for r in &mut rows {
+                    for (func, pat, alias) in items {
+                        let names: Vec<String> = if pat.contains('*') {
+                            r.fields
+                                .keys()
+                                .filter(|k| glob_name(pat, k))
+                                .cloned()
+                                .collect()
+                        } else {
+                            vec![pat.clone()]
+                        };
+                        for name in names {
+                            let Some(vals) = r.fields.get(&name).cloned() else {
+                                continue;
+                            };
+                            let out: Vec<String> = vals
+                                .iter()
+                                .map(|v| {
+                                    convert_value(func, v, timeformat).unwrap_or_else(|| v.clone())
+                                })
+                                .collect();
+                            let target = alias.clone().unwrap_or(name);
+                            r.fields.insert(target, out);
+                        }
                     }
                 }
                 rows

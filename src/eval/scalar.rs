@@ -89,6 +89,7 @@ const KNOWN: &[&str] = &[
     "!between",
     "index",
     // More functions.
+    "$latest$",
     "parse_json",
     "parsejson",
     "todynamic",
@@ -1085,6 +1086,9 @@ fn call(name: &str, args: &[CScalar], rx: Option<&Rx>, rec: &dyn Record, ctx: &C
                 .any(|x| order(x, &lo) != Ordering::Less && order(x, &hi) != Ordering::Greater);
             Value::Bool(hit != name.starts_with('!'))
         }
+        // The end of the search window of armory Snowflake templates: the
+        // evaluation clock.
+        "$latest$" => Value::Time(ctx.now),
         "index" => index(arg(0), arg(1)),
         "parse_json" | "parsejson" | "todynamic" | "exact" => arg(0),
         "arraylength" | "array_size" => match arg(0) {

@@ -11,9 +11,11 @@ use rayon::prelude::*;
 use serde_json::json;
 
 use super::Global;
+use ruledex::attack::Attack;
 use ruledex::diag::Severity;
-use ruledex::index::{write_index, IndexedRule};
+use ruledex::index::{write_index, Catalog, IndexedRule};
 use ruledex::model::{indicators, search_terms};
+use ruledex::report::html;
 use ruledex::{crawl, lang};
 
 /// Arguments of `build`.
@@ -34,6 +36,11 @@ pub struct BuildArgs {
     /// Skip the evaluation step.
     #[arg(long)]
     pub no_eval: bool,
+    /// An ATT&CK Enterprise STIX bundle for the HTML report's heatmap
+    /// (names, matrix order, gaps); without it technique ids are grouped
+    /// by the rules' own tactics.
+    #[arg(long, env = "RULEDEX_ATTACK", value_name = "FILE")]
+    pub attack: Option<PathBuf>,
 }
 
 /// The embedded default catalog: `./catalog` when run from a checkout,
@@ -117,7 +124,7 @@ pub fn run(global: &Global, args: BuildArgs) -> anyhow::Result<ExitCode> {
     let crawled = crawl::crawl(&catalogs);
     let crawl_time = started.elapsed();
     pb.set_message("parsing");
-    let parsed: Vec<(IndexedRule, Vec<ruledex::diag::Diagnostic>)> = crawled
+    let parsed: Vec<(IndexedRule, ruledex::ir::Query)> = crawled
         .rules
         .par_iter()
         .map(|rule| {
@@ -127,7 +134,7 @@ pub fn run(global: &Global, args: BuildArgs) -> anyhow::Result<ExitCode> {
                 indicators: indicators(&query),
                 terms: search_terms(&query),
             };
-            (indexed, query.diagnostics)
+            (indexed, query)
         })
         .collect();
     let parse_time = started.elapsed() - crawl_time;
@@ -137,7 +144,8 @@ pub fn run(global: &Global, args: BuildArgs) -> anyhow::Result<ExitCode> {
     let mut parse_warnings = 0usize;
     let mut rules_with_diagnostics = 0usize;
     let mut n_indicators = 0usize;
-    for (r, diags) in &parsed {
+    for (r, query) in &parsed {
+        let diags = &query.diagnostics;
         n_indicators += r.indicators.len();
         rules_with_diagnostics += usize::from(!diags.is_empty());
         parse_errors += diags
@@ -172,10 +180,15 @@ pub fn run(global: &Global, args: BuildArgs) -> anyhow::Result<ExitCode> {
         "crawl_diagnostics": crawled.diagnostics,
         "macros": crawled.macros,
     });
-    let rules: Vec<IndexedRule> = parsed.into_iter().map(|(r, _)| r).collect();
+    let (rules, queries): (Vec<IndexedRule>, Vec<ruledex::ir::Query>) = parsed.into_iter().unzip();
     write_index(&global.index, &rules, &meta)
         .with_context(|| format!("writing the index in {}", global.index.display()))?;
     let index_time = started.elapsed() - crawl_time - parse_time;
+
+    pb.set_message("writing the report");
+    let report_started = Instant::now();
+    let report = write_html_report(global, &args.attack, &catalogs, &rules, &queries, &summary)?;
+    let report_time = report_started.elapsed();
     pb.finish_and_clear();
 
     let by_lang = crawled
@@ -219,6 +232,13 @@ pub fn run(global: &Global, args: BuildArgs) -> anyhow::Result<ExitCode> {
         index_time.as_secs_f64() * 1e3,
         started.elapsed().as_secs_f64() * 1e3
     ));
+    text.push_str(&format!(
+        "  report: {} ({:.1} MB, {} rule pages) in {:.0} ms\n",
+        report.path.display(),
+        report.bytes as f64 / 1e6,
+        report.pages,
+        report_time.as_secs_f64() * 1e3
+    ));
     if crawl_errors + parse_errors + parse_warnings > 0 {
         text.push_str("  run `ruledex lint` for every finding with its position\n");
     }
@@ -245,4 +265,28 @@ pub fn run(global: &Global, args: BuildArgs) -> anyhow::Result<ExitCode> {
     } else {
         ExitCode::SUCCESS
     })
+}
+
+/// Writes `<reports>/index.html` from the index just built.
+fn write_html_report(
+    global: &Global,
+    attack: &Option<PathBuf>,
+    catalogs: &[PathBuf],
+    rules: &[IndexedRule],
+    queries: &[ruledex::ir::Query],
+    summary: &serde_json::Value,
+) -> anyhow::Result<html::ReportStats> {
+    let attack = attack.as_deref().map(Attack::load).transpose()?;
+    let catalog = Catalog::open(&global.index)?;
+    let plain: Vec<ruledex::rule::Rule> = rules.iter().map(|r| r.rule.clone()).collect();
+    let input = html::ReportInput {
+        rules: &plain,
+        queries,
+        catalog: &catalog,
+        attack: attack.as_ref(),
+        catalogs: catalogs.iter().map(|c| c.display().to_string()).collect(),
+        summary: summary.clone(),
+    };
+    html::write_report(&global.reports, &input)
+        .with_context(|| format!("writing the HTML report in {}", global.reports.display()))
 }

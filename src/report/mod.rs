@@ -1,6 +1,8 @@
-//! Rendering: rule pages and tables for the terminal, markdown and JSON.
+//! Rendering: rule pages and tables for the terminal, markdown and JSON,
+//! and the self-contained HTML report.
 
 mod event_titles;
+pub mod html;
 pub mod page;
 pub mod render;
 

@@ -10,7 +10,7 @@ use crate::diag::{Diagnostic, Position};
 use crate::index::{Catalog, CorpusCount, IndexError};
 use crate::ir::{Operator, Query};
 use crate::model::{indicators, search_terms, SearchTerm};
-use crate::rule::Rule;
+use crate::rule::{Language, Rule};
 
 /// Everything the rule page shows.
 #[derive(Clone, Debug, Serialize)]
@@ -118,9 +118,24 @@ impl RulePage {
     /// Builds the page of `rule`, whose logic parsed to `query`, with
     /// corpus counts from `catalog`.
     pub fn build(rule: &Rule, query: &Query, catalog: &Catalog) -> Result<RulePage, IndexError> {
+        Self::build_with(rule, query, |key, lang| catalog.corpus_count(key, lang))
+    }
+
+    /// Builds the page with corpus counts from `corpus_count(key, language)`,
+    /// which must answer as [`Catalog::corpus_count`] does; the HTML report
+    /// passes counts gathered in one pass over the index instead of three
+    /// queries per indicator.
+    pub fn build_with<F>(
+        rule: &Rule,
+        query: &Query,
+        mut corpus_count: F,
+    ) -> Result<RulePage, IndexError>
+    where
+        F: FnMut(&str, Language) -> Result<CorpusCount, IndexError>,
+    {
         let mut rows = Vec::new();
         for ind in indicators(query) {
-            let corpus = catalog.corpus_count(&ind.key, rule.language)?;
+            let corpus = corpus_count(&ind.key, rule.language)?;
             rows.push(IndicatorRow {
                 stage: ind.stage,
                 field: ind.field,

@@ -7,13 +7,15 @@ use comfy_table::{presets, ContentArrangement, Table};
 use super::page::{IndicatorRow, RulePage};
 
 /// Explains the Indicators table, as the page says it.
-const INDICATORS_HELP: &str = "Each row is a field, operator, and value that the rule matches. \
+pub(crate) const INDICATORS_HELP: &str =
+    "Each row is a field, operator, and value that the rule matches. \
 The corpus column counts how many other rules in the catalog look for the same combination \
 (split by language): high numbers point to widely used, community-vetted indicators; 0 shows \
 that the indicator is specific to this rule.";
 
 /// Explains the Search terms table.
-const TERMS_HELP: &str = "Bare-string tokens in the search body. Splunk matches each token \
+pub(crate) const TERMS_HELP: &str =
+    "Bare-string tokens in the search body. Splunk matches each token \
 against _raw (the untyped raw event text) wherever it appears, not against a specific field, \
 so they are not predicates on a known field and do not appear among the Indicators.";
 

@@ -253,6 +253,34 @@ fn search_bad_query_is_an_error_with_a_position() {
 }
 
 #[test]
+fn search_exclusions_mean_every_rule_but() {
+    let v = json_on(
+        catalog_index(),
+        &[
+            "search",
+            "netscan AND NOT language:snowflake",
+            "--format",
+            "json",
+        ],
+    );
+    let ids = hit_ids(&v);
+    assert!(ids.contains(&"rdx.1001".to_string()), "{ids:?}");
+    assert!(!ids.contains(&"rdx.1003".to_string()), "{ids:?}");
+    let all = json_on(catalog_index(), &["search", "*", "--format", "json"]);
+    let not = json_on(
+        catalog_index(),
+        &["search", "NOT netscan", "--format", "json"],
+    );
+    let with = json_on(catalog_index(), &["search", "netscan", "--format", "json"]);
+    assert_eq!(
+        not["total"].as_u64().expect("n") + with["total"].as_u64().expect("n"),
+        all["total"].as_u64().expect("n")
+    );
+    let out = run_on(catalog_index(), &["search", " "]);
+    assert_eq!(out.status.code(), Some(2));
+}
+
+#[test]
 fn search_without_match_exits_1() {
     let out = run_on(catalog_index(), &["search", "zzznothingzzz"]);
     assert_eq!(out.status.code(), Some(1));

@@ -30,6 +30,7 @@ Examples:
   ruledex search 'technique:T1046' --format json
   ruledex search 'technique:T1059' --exact
   ruledex search 'field:EventCode value:4688 tactic:discovery'
+  ruledex search -- '-language:splunk netscan'   (a leading '-' goes after '--')
 
 Exit status: 0 rules found, 1 none, 2 bad query or no index."
 )]

@@ -24,8 +24,12 @@
 //! categories, source, indicator values, search terms and ids, and every
 //! word must match (conjunction by default).
 //!
+//! A query of exclusions only (`NOT netscan`) means every rule but those.
+//!
 //! # Limitations
 //!
+//! - Ranges on indicator fields compare the values as text:
+//!   `EventCode:[4000 TO 5000]` also holds `45`.
 //! - A wildcard in a full-text field matches single tokens: `*\rundll32.exe`
 //!   is searched as `rundll32` and `exe` in any order.
 //! - Revoked technique ids are not remapped here (that needs the ATT&CK
@@ -351,12 +355,20 @@ impl<'a> Rewriter<'a> {
 
     fn ast(&mut self, ast: UserInputAst) -> Result<UserInputAst, SearchError> {
         Ok(match ast {
-            UserInputAst::Clause(children) => UserInputAst::Clause(
-                children
+            UserInputAst::Clause(children) => {
+                let mut children: Vec<(Option<Occur>, UserInputAst)> = children
                     .into_iter()
                     .map(|(occur, child)| Ok((occur, self.ast(child)?)))
-                    .collect::<Result<_, SearchError>>()?,
-            ),
+                    .collect::<Result<_, SearchError>>()?;
+                // tantivy reads `a AND NOT b` as `+a +(-b)`, and a clause
+                // of exclusions alone matches nothing; it means "every
+                // rule but", so say so.
+                if !children.is_empty() && children.iter().all(|(o, _)| *o == Some(Occur::MustNot))
+                {
+                    children.push((Some(Occur::Must), leaf_ast(UserInputLeaf::All)));
+                }
+                UserInputAst::Clause(children)
+            }
             UserInputAst::Boost(inner, boost) => {
                 UserInputAst::Boost(Box::new(self.ast(*inner)?), boost)
             }
@@ -699,6 +711,13 @@ fn text_wildcard(field: &str, phrase: &str) -> Option<UserInputAst> {
 
 /// Parses `query`, reporting the first syntax error with its position.
 fn parse(query: &str) -> Result<UserInputAst, SearchError> {
+    if query.trim().is_empty() {
+        return Err(SearchError::Syntax {
+            query: query.to_string(),
+            pos: 0,
+            message: "empty query (use * for every rule)".to_string(),
+        });
+    }
     match query_grammar::parse_query(query) {
         Ok(ast) => Ok(ast),
         Err(_) => {
@@ -762,7 +781,16 @@ impl Catalog {
         parser.set_field_boost(f.technique, 2.0);
         parser.set_field_boost(f.technique_family, 2.0);
         parser.set_field_boost(f.technique_id, 2.0);
-        let user = parser.build_query_from_user_input_ast(ast)?;
+        // A query of exclusions only (`NOT netscan`, `-language:splunk`)
+        // means every rule but those: tantivy's lenient build adds the
+        // match-all clause, which is all that error is about.
+        let (user, errors) = parser.build_query_from_user_input_ast_lenient(ast);
+        if let Some(e) = errors
+            .into_iter()
+            .find(|e| *e != QueryParserError::AllButQueryForbidden)
+        {
+            return Err(e.into());
+        }
         let rules_only: Box<dyn Query> = Box::new(TermQuery::new(
             Term::from_field_text(f.doc_type, "rule"),
             IndexRecordOption::Basic,
@@ -1078,6 +1106,14 @@ mod tests {
         let got = needle_snippet("logic", "x NetScan\ny", &n).expect("found");
         assert_eq!(got.text, "x NetScan y");
         assert_eq!(got.highlighted, vec![Range { start: 2, end: 9 }]);
+    }
+
+    #[test]
+    fn empty_queries_are_errors() {
+        assert!(matches!(
+            parse("  "),
+            Err(SearchError::Syntax { pos: 0, .. })
+        ));
     }
 
     #[test]

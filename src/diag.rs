@@ -198,7 +198,20 @@ impl Diagnostic {
                 let line = text.lines().nth(pos.line - 1).unwrap_or("");
                 // Show at most 120 characters of a long line, around the caret.
                 let skip = pos.column.saturating_sub(60);
-                let shown: String = line.chars().skip(skip).take(120).collect();
+                // Control characters from the input are shown escaped: raw
+                // escape sequences would restyle or garble the terminal.
+                let shown: String = line
+                    .chars()
+                    .skip(skip)
+                    .take(120)
+                    .map(|c| {
+                        if c.is_control() && c != '\t' {
+                            '\u{fffd}'
+                        } else {
+                            c
+                        }
+                    })
+                    .collect();
                 let width = span_width(text, span).clamp(1, 120);
                 let pad = " ".repeat(pos.column - 1 - skip);
                 let _ = writeln!(out, "  | {shown}");
@@ -239,6 +252,21 @@ mod tests {
         // An offset inside a multi-byte char snaps back to its start.
         assert_eq!(Position::of(text, 5), Position { line: 2, column: 2 });
         assert_eq!(Position::of(text, 999).line, 2);
+    }
+
+    #[test]
+    fn render_never_echoes_control_characters() {
+        let text = "id: [\u{1b}[31mred\u{7}";
+        let d = Diagnostic::file(
+            Severity::Error,
+            "invalid-yaml",
+            "bad",
+            "x.yml",
+            Some(Span::new(4, 5)),
+        );
+        let r = d.render(Some(text));
+        assert!(!r.contains('\u{1b}') && !r.contains('\u{7}'), "{r:?}");
+        assert!(r.contains("id: [\u{fffd}[31mred\u{fffd}"), "{r:?}");
     }
 
     #[test]

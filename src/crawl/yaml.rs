@@ -99,7 +99,10 @@ pub fn parse_document(text: &str, path: &Path) -> Result<Value, Diagnostic> {
 /// Turns a `serde_yaml` error into the most specific diagnostic we can.
 fn error_diagnostic(text: &str, path: &Path, e: &serde_yaml::Error) -> Diagnostic {
     let message = e.to_string();
-    let offset = e.location().map(|l| location_offset(text, l));
+    // Reader errors (control characters, bad encoding) carry no location,
+    // only "at position N" (a byte offset) in their text.
+    let offset =
+        reader_position(&message, text).or_else(|| e.location().map(|l| location_offset(text, l)));
 
     if let Some(key) = duplicate_key_name(&message) {
         return duplicate_key_diagnostic(text, path, &key, offset.unwrap_or(0));
@@ -199,10 +202,26 @@ fn tab_in_indentation(text: &str, offset: usize) -> Option<usize> {
         .map(|(i, _)| start + i)
 }
 
+/// The byte offset named by a reader error's "at position N", clamped to
+/// a char boundary of `text`.
+fn reader_position(message: &str, text: &str) -> Option<usize> {
+    const MARK: &str = " at position ";
+    let rest = &message[message.find(MARK)? + MARK.len()..];
+    let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
+    let mut at = digits.parse::<usize>().ok()?.min(text.len());
+    while !text.is_char_boundary(at) {
+        at -= 1;
+    }
+    Some(at)
+}
+
 /// Drops a trailing " at line L column C" (and what follows) from a
 /// `serde_yaml` message.
 fn strip_location_suffix(message: &str) -> &str {
-    match message.find(" at line ") {
+    match message
+        .find(" at line ")
+        .or_else(|| message.find(" at position "))
+    {
         Some(i) => &message[..i],
         None => message,
     }
@@ -523,5 +542,14 @@ mod tests {
         assert_eq!(flatten_scalars(&Value::Null), (vec![], 0));
         let v: Value = serde_yaml::from_str("T1003").expect("yaml");
         assert_eq!(flatten_scalars(&v).0, vec!["T1003".to_string()]);
+    }
+
+    #[test]
+    fn control_character_error_points_at_the_byte() {
+        let text = "id: x\ntitle: a\u{1b}b\n";
+        let d = parse_document(text, Path::new("esc.yml")).expect_err("control character");
+        let at = d.span.expect("span").start;
+        assert_eq!(&text[at..at + 1], "\u{1b}", "{d:?}");
+        assert!(!d.message.contains("at position"), "{}", d.message);
     }
 }

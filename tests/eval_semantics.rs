@@ -411,3 +411,73 @@ fn sql_latest_placeholder_is_the_clock() {
     assert!(out.not_evaluable.is_empty(), "{:?}", out.not_evaluable);
     assert_eq!(out.matched, 1);
 }
+
+fn join_events() -> Vec<Event> {
+    vec![
+        ev(&[("type", "proc"), ("host", "a"), ("p", "cmd.exe")], "proc"),
+        ev(&[("type", "proc"), ("host", "b"), ("p", "x.exe")], "proc"),
+        ev(&[("type", "proc"), ("host", "a"), ("p", "y.exe")], "proc"),
+        ev(
+            &[("type", "net"), ("host", "a"), ("dest", "10.0.0.1")],
+            "net",
+        ),
+        ev(
+            &[("type", "net"), ("host", "c"), ("dest", "10.0.0.2")],
+            "net",
+        ),
+    ]
+}
+
+#[test]
+fn spl_join_and_append_over_the_loaded_events() {
+    let evs = join_events();
+    let out = run(
+        Language::Splunk,
+        "type=proc | join host [search type=net | table host dest] | table host p dest",
+        &evs,
+    );
+    // Inner join, first match: the two host-a processes get dest.
+    assert_eq!(out.results.len(), 2);
+    assert!(out.results.iter().all(|r| r["dest"] == vec!["10.0.0.1"]));
+    assert_eq!(out.matched, 3);
+    let out = run(
+        Language::Splunk,
+        "type=proc | join type=left host [search type=net | table host dest] | table host p dest",
+        &evs,
+    );
+    assert_eq!(out.results.len(), 3);
+    let out = run(
+        Language::Splunk,
+        "type=proc host=b | append [search type=net host=c] | table host",
+        &evs,
+    );
+    let hosts: Vec<&str> = out.results.iter().map(|r| r["host"][0].as_str()).collect();
+    assert_eq!(hosts, vec!["b", "c"]);
+}
+
+#[test]
+fn kql_join_kinds_and_union() {
+    let evs = join_events();
+    let q = |kind: &str| {
+        format!(
+            "T | where type == \"proc\" | join kind={kind} (T | where type == \"net\" | project host, dest) on host"
+        )
+    };
+    let n = |kind: &str| run(Language::Kusto, &q(kind), &evs).results.len();
+    // innerunique: left deduplicated by host → one host-a row.
+    assert_eq!(n("innerunique"), 1);
+    assert_eq!(n("inner"), 2);
+    assert_eq!(n("leftouter"), 3);
+    assert_eq!(n("leftanti"), 1);
+    assert_eq!(n("leftsemi"), 2);
+    assert_eq!(n("rightanti"), 1);
+    let out = run(Language::Kusto, &q("inner"), &evs);
+    // The right side's colliding key column is renamed host1.
+    assert_eq!(out.results[0]["host1"], vec!["a"]);
+    let out = run(
+        Language::Kusto,
+        "union (T | where host == \"b\"), (T | where host == \"c\") | project host",
+        &evs,
+    );
+    assert_eq!(out.results.len(), 2);
+}

@@ -152,6 +152,23 @@ pub enum COp {
     },
     /// One row per value.
     MvExpand(String),
+    /// Append the results of subqueries run over the same loaded events
+    /// (SPL `append`, KQL `union`).
+    Union {
+        /// Keep the rows flowing in.
+        include_input: bool,
+        /// The subqueries.
+        subs: Vec<Plan>,
+    },
+    /// Join with a subquery run over the same loaded events.
+    Join {
+        /// Which rows are kept and combined.
+        kind: JoinKind,
+        /// `(left field, right field)` keys; empty = the common fields.
+        keys: Vec<(String, String)>,
+        /// The subquery.
+        sub: Box<Plan>,
+    },
     /// SPL `convert` (kept as text by the front-end, parsed here):
     /// `(function, field pattern, AS name)` in order.
     Convert {
@@ -171,6 +188,190 @@ pub enum COp {
         /// `span=` for `_time` in BY.
         span: Option<f64>,
     },
+}
+
+/// Join kinds of SPL `join type=` and KQL `join kind=`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum JoinKind {
+    /// SPL `type=inner` (default; first match only, right overwrites).
+    SplInner,
+    /// SPL `type=left`/`outer`.
+    SplLeft,
+    /// KQL `innerunique` (default): left deduplicated by key, then inner.
+    InnerUnique,
+    /// KQL `inner`: every matching pair.
+    Inner,
+    /// KQL `leftouter`.
+    LeftOuter,
+    /// KQL `leftanti`: left rows without a match.
+    LeftAnti,
+    /// KQL `leftsemi`: left rows with a match.
+    LeftSemi,
+    /// KQL `rightanti`.
+    RightAnti,
+    /// KQL `rightsemi`.
+    RightSemi,
+    /// KQL `rightouter`.
+    RightOuter,
+    /// KQL `fullouter`.
+    FullOuter,
+}
+
+impl JoinKind {
+    fn parse(kind: Option<&str>, lang: Language) -> Option<JoinKind> {
+        let k = kind.map(|k| k.trim().to_ascii_lowercase());
+        Some(match (lang, k.as_deref()) {
+            (Language::Splunk, None | Some("inner")) => JoinKind::SplInner,
+            (Language::Splunk, Some("left" | "outer")) => JoinKind::SplLeft,
+            (_, None | Some("innerunique")) => JoinKind::InnerUnique,
+            (_, Some("inner")) => JoinKind::Inner,
+            (_, Some("leftouter" | "left")) => JoinKind::LeftOuter,
+            (_, Some("leftanti" | "anti" | "leftantisemi")) => JoinKind::LeftAnti,
+            (_, Some("leftsemi")) => JoinKind::LeftSemi,
+            (_, Some("rightanti" | "rightantisemi")) => JoinKind::RightAnti,
+            (_, Some("rightsemi")) => JoinKind::RightSemi,
+            (_, Some("rightouter" | "right")) => JoinKind::RightOuter,
+            (_, Some("fullouter" | "outer" | "full")) => JoinKind::FullOuter,
+            _ => return None,
+        })
+    }
+}
+
+/// Joins rows with a subquery's rows.
+fn join(kind: JoinKind, keys: &[(String, String)], left: Vec<Rec>, right: Vec<Rec>) -> Vec<Rec> {
+    let keys: Vec<(String, String)> = if keys.is_empty() {
+        // No keys: every field common to both sides (SPL).
+        let l: HashSet<&String> = left.iter().flat_map(|r| r.fields.keys()).collect();
+        let r: HashSet<&String> = right.iter().flat_map(|r| r.fields.keys()).collect();
+        let mut common: Vec<String> = l
+            .intersection(&r)
+            .filter(|k| !k.starts_with('_'))
+            .map(|k| (*k).clone())
+            .collect();
+        common.sort();
+        common.into_iter().map(|k| (k.clone(), k)).collect()
+    } else {
+        keys.to_vec()
+    };
+    let key_of = |r: &Rec, left_side: bool| -> Option<Vec<String>> {
+        keys.iter()
+            .map(|(l, rk)| {
+                let f = if left_side { l } else { rk };
+                r.values(f).and_then(|v| v.first()).cloned()
+            })
+            .collect()
+    };
+    let mut index: std::collections::HashMap<Vec<String>, Vec<usize>> =
+        std::collections::HashMap::new();
+    for (i, r) in right.iter().enumerate() {
+        if let Some(k) = key_of(r, false) {
+            index.entry(k).or_default().push(i);
+        }
+    }
+    // KQL renames right columns that collide with left ones: `x` → `x1`.
+    let left_names: HashSet<String> = left.iter().flat_map(|r| r.fields.keys().cloned()).collect();
+    let kql_merge = |l: &Rec, r: &Rec| -> Rec {
+        let mut out = l.clone();
+        for (k, v) in &r.fields {
+            let mut name = k.clone();
+            if left_names.contains(k) {
+                let mut n = 1;
+                while left_names.contains(&format!("{k}{n}")) {
+                    n += 1;
+                }
+                name = format!("{k}{n}");
+            }
+            out.fields.insert(name, v.clone());
+        }
+        out.src = merge_src(&l.src, &r.src);
+        out
+    };
+    let spl_merge = |l: &Rec, r: &Rec| -> Rec {
+        let mut out = l.clone();
+        for (k, v) in &r.fields {
+            out.fields.insert(k.clone(), v.clone());
+        }
+        out.src = merge_src(&l.src, &r.src);
+        out
+    };
+    let mut out = Vec::new();
+    let mut right_used = vec![false; right.len()];
+    let mut seen_left_keys: HashSet<Vec<String>> = HashSet::new();
+    for l in &left {
+        let k = key_of(l, true);
+        if kind == JoinKind::InnerUnique {
+            match &k {
+                Some(k) if !seen_left_keys.insert(k.clone()) => continue,
+                _ => {}
+            }
+        }
+        let matches: &[usize] = k
+            .as_ref()
+            .and_then(|k| index.get(k))
+            .map_or(&[], Vec::as_slice);
+        for &i in matches {
+            right_used[i] = true;
+        }
+        match kind {
+            JoinKind::SplInner | JoinKind::SplLeft => match matches.first() {
+                Some(&i) => out.push(spl_merge(l, &right[i])),
+                None if kind == JoinKind::SplLeft => out.push(l.clone()),
+                None => {}
+            },
+            JoinKind::InnerUnique | JoinKind::Inner | JoinKind::RightOuter => {
+                out.extend(matches.iter().map(|&i| kql_merge(l, &right[i])));
+            }
+            JoinKind::LeftOuter | JoinKind::FullOuter => {
+                if matches.is_empty() {
+                    out.push(l.clone());
+                } else {
+                    out.extend(matches.iter().map(|&i| kql_merge(l, &right[i])));
+                }
+            }
+            JoinKind::LeftAnti => {
+                if matches.is_empty() {
+                    out.push(l.clone());
+                }
+            }
+            JoinKind::LeftSemi => {
+                if !matches.is_empty() {
+                    out.push(l.clone());
+                }
+            }
+            JoinKind::RightAnti | JoinKind::RightSemi => {}
+        }
+    }
+    match kind {
+        JoinKind::RightAnti | JoinKind::RightSemi => {
+            let want = kind == JoinKind::RightSemi;
+            out.extend(
+                right
+                    .iter()
+                    .zip(&right_used)
+                    .filter(|(_, used)| **used == want)
+                    .map(|(r, _)| r.clone()),
+            );
+        }
+        JoinKind::RightOuter | JoinKind::FullOuter => {
+            let empty = Rec::default();
+            out.extend(
+                right
+                    .iter()
+                    .zip(&right_used)
+                    .filter(|(_, used)| !**used)
+                    .map(|(r, _)| kql_merge(&empty, r)),
+            );
+        }
+        _ => {}
+    }
+    out
+}
+
+fn merge_src(a: &[u32], b: &[u32]) -> Vec<u32> {
+    let mut v: Vec<u32> = a.iter().chain(b).copied().collect();
+    v.sort_unstable();
+    v.dedup();
+    v
 }
 
 /// A compiled query.
@@ -210,8 +411,8 @@ pub fn compile(
         }
     }
     let mut stages = Vec::new();
-    for st in &query.stages {
-        match compile_stage(st, lang, lookups) {
+    for (i, st) in query.stages.iter().enumerate() {
+        match compile_stage(st, lang, lookups, i) {
             Ok(op) => stages.push(PStage {
                 kind: st.kind.clone(),
                 text: st.text.clone(),
@@ -232,6 +433,7 @@ fn compile_stage(
     st: &Stage,
     lang: Language,
     lookups: &BTreeMap<String, std::path::PathBuf>,
+    index: usize,
 ) -> Result<COp, Reason> {
     let src = Source {
         lang,
@@ -413,10 +615,57 @@ fn compile_stage(
         },
         // KQL `union A, B` of tables reads the same loaded events.
         Operator::Union { subqueries, .. } if subqueries.is_empty() => COp::Pass,
-        Operator::Union { .. } => {
-            return Err(unsupported(&format!("{} with a subsearch", st.kind)))
+        Operator::Union { tables, subqueries } => {
+            let mut subs = Vec::new();
+            for q in subqueries {
+                let p = compile(q, lang, lookups);
+                if let Some(r) = p.reasons.into_iter().next() {
+                    return Err(r);
+                }
+                subs.push(Plan {
+                    reasons: Vec::new(),
+                    ..p
+                });
+            }
+            COp::Union {
+                // A leading `union (…), (…)` has no input of its own; a
+                // named table or an earlier stage supplies rows.
+                include_input: index > 0 || !tables.is_empty(),
+                subs,
+            }
         }
-        Operator::Join { .. } => return Err(unsupported(&format!("{} with a subsearch", st.kind))),
+        Operator::Join {
+            kind,
+            fields,
+            subquery,
+        } => {
+            let join = JoinKind::parse(kind.as_deref(), lang).ok_or_else(|| {
+                unsupported(&format!(
+                    "{} {}",
+                    st.kind,
+                    kind.as_deref().unwrap_or_default()
+                ))
+            })?;
+            let sub = compile(subquery, lang, lookups);
+            if let Some(r) = sub.reasons.into_iter().next() {
+                return Err(r);
+            }
+            let keys = fields
+                .iter()
+                .map(|f| match f.split_once('=') {
+                    Some((l, r)) => (l.trim().to_string(), r.trim().to_string()),
+                    None => (f.clone(), f.clone()),
+                })
+                .collect();
+            COp::Join {
+                kind: join,
+                keys,
+                sub: Box::new(Plan {
+                    reasons: Vec::new(),
+                    ..sub
+                }),
+            }
+        }
         Operator::Transaction { .. } => return Err(unsupported("transaction")),
         Operator::Foreach { .. } => return Err(unsupported("foreach")),
         Operator::Iplocation { .. } => return Err(unsupported("iplocation")),
@@ -806,8 +1055,16 @@ pub fn run(
         }) => Some((fields.as_slice(), *keep_internal)),
         _ => None,
     };
+    let no_input = matches!(
+        plan.stages.get(n_lead).map(|s| &s.op),
+        Some(COp::Union {
+            include_input: false,
+            ..
+        })
+    );
     let mut rows: Vec<Rec> = kept
         .iter()
+        .filter(|_| !no_input)
         .map(|&i| {
             let e = &events[i as usize];
             match keep {
@@ -1129,6 +1386,20 @@ pub fn run(
                 }
                 rows
             }
+            COp::Union {
+                include_input,
+                subs,
+            } => {
+                let mut out = if *include_input { rows } else { Vec::new() };
+                for sub in subs {
+                    out.extend(run(sub, events, None, None, ctx, false).rows);
+                }
+                out
+            }
+            COp::Join { kind, keys, sub } => {
+                let right = run(sub, events, None, None, ctx, false).rows;
+                join(*kind, keys, rows, right)
+            }
             COp::MvExpand(field) => {
                 let mut out = Vec::with_capacity(rows.len());
                 for r in rows {
@@ -1182,6 +1453,13 @@ pub fn run(
         // Events kept by the leading filters but in no output row were
         // removed somewhere; events never kept have their drop already.
         let set: HashSet<u32> = contributing.iter().copied().collect();
+        // A subquery (join, union) may bring back an event the main
+        // pipeline dropped: it contributes, so it passed.
+        for &e in &contributing {
+            if let Some(d) = drops.get_mut(e as usize) {
+                *d = None;
+            }
+        }
         for (i, d) in drops.iter_mut().enumerate() {
             if d.is_none() && !set.contains(&(i as u32)) {
                 *d = Some(Drop {

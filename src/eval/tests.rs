@@ -1161,7 +1161,7 @@ fn unsupported_commands_are_reasons_with_positions() {
             span: Span::default(),
         }),
         Operator::Join {
-            kind: None,
+            kind: Some("weird".into()),
             fields: vec!["a".into()],
             subquery: Box::new(Query::default()),
         },

@@ -56,6 +56,15 @@ pub enum SourceFormat {
 }
 
 impl SourceFormat {
+    /// The top-level YAML key holding the rule's logic.
+    pub fn logic_key(self) -> &'static str {
+        match self {
+            SourceFormat::Armory => "logic",
+            SourceFormat::SecurityContent => "search",
+            SourceFormat::Sentinel => "query",
+        }
+    }
+
     /// The public repository the format comes from, shown as a page's Source.
     pub fn repository(self) -> &'static str {
         match self {
@@ -63,6 +72,33 @@ impl SourceFormat {
             SourceFormat::SecurityContent => "github.com/splunk/security_content",
             SourceFormat::Sentinel => "github.com/Azure/Azure-Sentinel",
         }
+    }
+}
+
+impl Rule {
+    /// Re-anchors a diagnostic about the logic onto the rule file, so its
+    /// line and column are the file's (what an editor jumps to); the
+    /// position within the logic is kept as a note. Returns the diagnostic
+    /// unchanged when the scalar cannot be followed.
+    pub fn in_file(&self, d: crate::diag::Diagnostic) -> crate::diag::Diagnostic {
+        use crate::crawl::position::logic_offset_in_file;
+        use crate::diag::{Origin, Position, Span};
+        let Some(span) = d.span.filter(|_| d.origin == Origin::Logic) else {
+            return d;
+        };
+        let key = self.format.logic_key();
+        let Some(start) = logic_offset_in_file(&self.yaml, key, &self.logic, span.start) else {
+            return d;
+        };
+        let end = logic_offset_in_file(&self.yaml, key, &self.logic, span.end)
+            .filter(|&e| e >= start)
+            .unwrap_or(start + 1);
+        let at = Position::of(&self.logic, span.start);
+        let mut d = d.with_note(format!("logic line {}, column {}", at.line, at.column));
+        d.origin = Origin::File;
+        d.span = Some(Span::new(start, end));
+        d.path = Some(self.path.clone());
+        d
     }
 }
 

@@ -8,7 +8,7 @@ use rayon::prelude::*;
 use serde::Serialize;
 
 use super::Global;
-use ruledex::diag::{Diagnostic, Severity};
+use ruledex::diag::{Diagnostic, Origin, Severity};
 use ruledex::index::Catalog;
 use ruledex::lang;
 
@@ -90,8 +90,12 @@ pub fn run(global: &Global, args: LintArgs) -> anyhow::Result<ExitCode> {
                 .into_iter()
                 .filter(|d| d.severity >= min)
                 .map(|d| {
-                    let d = d.with_path(&rule.path);
-                    finding(Some(rule.id.clone()), d, Some(&rule.logic))
+                    let d = rule.in_file(d.with_path(&rule.path));
+                    let text = match d.origin {
+                        Origin::File => &rule.yaml,
+                        Origin::Logic => &rule.logic,
+                    };
+                    finding(Some(rule.id.clone()), d, Some(text))
                 })
                 .collect::<Vec<_>>()
         })

@@ -30,6 +30,7 @@
 
 pub mod armory;
 mod fields;
+pub mod position;
 pub mod security_content;
 pub mod sentinel;
 pub mod yaml;

@@ -179,15 +179,19 @@ impl RulePage {
 }
 
 fn diagnostic_row(d: &Diagnostic, rule: &Rule) -> DiagnosticRow {
-    let pos = d.span.map(|s| Position::of(&rule.logic, s.start));
-    let d = d.clone().with_path(&rule.path);
+    let d = rule.in_file(d.clone().with_path(&rule.path));
+    let text = match d.origin {
+        crate::diag::Origin::File => &rule.yaml,
+        crate::diag::Origin::Logic => &rule.logic,
+    };
+    let pos = d.span.map(|s| Position::of(text, s.start));
     DiagnosticRow {
         severity: d.severity.to_string(),
         code: d.code.clone(),
         message: d.message.clone(),
         line: pos.map(|p| p.line),
         column: pos.map(|p| p.column),
-        rendered: d.render(Some(&rule.logic)),
+        rendered: d.render(Some(text)),
     }
 }
 

@@ -19,6 +19,28 @@ pub(crate) const TERMS_HELP: &str =
 against _raw (the untyped raw event text) wherever it appears, not against a specific field, \
 so they are not predicates on a known field and do not appear among the Indicators.";
 
+/// The Search terms explanation for a page's language: bare terms are a
+/// Splunk notion, so other languages say why the table is empty.
+fn terms_help(language: &str) -> &'static str {
+    match language {
+        "splunk" => TERMS_HELP,
+        _ => {
+            "Bare search terms are Splunk's: tokens matched against _raw. This rule's language \
+matches named columns only, so every test it makes is among the Indicators."
+        }
+    }
+}
+
+/// The separator shown before stage `n`: SPL and KQL stages are piped, SQL
+/// clauses are not.
+fn stage_prefix(language: &str, n: usize) -> &'static str {
+    if n > 1 && language != "snowflake" {
+        "| "
+    } else {
+        ""
+    }
+}
+
 /// Indicators grouped for display: one row per (field, op), values listed.
 fn grouped(rows: &[IndicatorRow]) -> Vec<(&str, &str, Vec<&IndicatorRow>)> {
     let mut out: Vec<(&str, &str, Vec<&IndicatorRow>)> = Vec::new();
@@ -94,7 +116,7 @@ pub fn text(page: &RulePage, width: Option<u16>) -> String {
 
     heading(&mut out, "Stages and Predicates");
     for s in &page.stages {
-        let pipe = if s.n > 1 { "| " } else { "" };
+        let pipe = stage_prefix(&page.language, s.n);
         let _ = writeln!(out, "\nStage {}: {}\n\n  {pipe}{}", s.n, s.kind, s.text);
     }
 
@@ -117,7 +139,7 @@ pub fn text(page: &RulePage, width: Option<u16>) -> String {
     }
 
     heading(&mut out, "Search terms");
-    let _ = writeln!(out, "{TERMS_HELP}\n");
+    let _ = writeln!(out, "{}\n", terms_help(&page.language));
     if page.search_terms.is_empty() {
         let _ = writeln!(out, "(none)");
     } else {
@@ -191,7 +213,7 @@ pub fn markdown(page: &RulePage) -> String {
 
     let _ = writeln!(out, "\n## Stages and Predicates");
     for s in &page.stages {
-        let pipe = if s.n > 1 { "| " } else { "" };
+        let pipe = stage_prefix(&page.language, s.n);
         let fence = fence_for(&s.text);
         let _ = writeln!(
             out,
@@ -214,7 +236,7 @@ pub fn markdown(page: &RulePage) -> String {
             let _ = writeln!(out, "| {} | {} | {} |", md_cell(field), op, values);
         }
     }
-    let _ = writeln!(out, "\n## Search terms\n\n{TERMS_HELP}\n");
+    let _ = writeln!(out, "\n## Search terms\n\n{}\n", terms_help(&page.language));
     if page.search_terms.is_empty() {
         let _ = writeln!(out, "None.");
     } else {

@@ -223,3 +223,27 @@ fn lint_on_the_real_corpus_positions_findings() {
         findings.len()
     );
 }
+
+#[test]
+fn lint_fail_on_gates_on_severity() {
+    // The team catalog reads cleanly: no error to fail on.
+    run_ok(&["--index", catalog_index(), "lint", "--fail-on", "error"]);
+    let Some(index) = corpus_index() else { return };
+    let out = ruledex()
+        .args([
+            "--index",
+            index,
+            "lint",
+            "--fail-on",
+            "error",
+            "--format",
+            "json",
+        ])
+        .output()
+        .expect("runs");
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "the corpora hold malformed rules"
+    );
+}

@@ -21,6 +21,18 @@ pub struct LintArgs {
     /// Only findings of at least this severity.
     #[arg(long, value_enum, default_value = "note")]
     pub min_severity: MinSeverity,
+    /// Exit with status 1 when a finding of at least this severity exists
+    /// (for CI gates); by default lint reports and exits 0.
+    #[arg(long, value_enum, value_name = "SEVERITY")]
+    pub fail_on: Option<MinSeverity>,
+}
+
+fn severity(s: MinSeverity) -> Severity {
+    match s {
+        MinSeverity::Note => Severity::Note,
+        MinSeverity::Warning => Severity::Warning,
+        MinSeverity::Error => Severity::Error,
+    }
 }
 
 /// Formats of `lint`.
@@ -58,11 +70,7 @@ struct Finding {
 /// Runs `lint`.
 pub fn run(global: &Global, args: LintArgs) -> anyhow::Result<ExitCode> {
     let catalog = Catalog::open(&global.index)?;
-    let min = match args.min_severity {
-        MinSeverity::Note => Severity::Note,
-        MinSeverity::Warning => Severity::Warning,
-        MinSeverity::Error => Severity::Error,
-    };
+    let min = severity(args.min_severity);
     let meta = catalog.meta()?;
     let crawl_diags: Vec<Diagnostic> = meta
         .get("crawl_diagnostics")
@@ -152,7 +160,13 @@ pub fn run(global: &Global, args: LintArgs) -> anyhow::Result<ExitCode> {
             super::output::print(&out)?;
         }
     }
-    Ok(ExitCode::SUCCESS)
+    let gate = args.fail_on.map(severity);
+    let failed = gate.is_some_and(|g| findings.iter().any(|f| f.diagnostic.severity >= g));
+    Ok(if failed {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
 }
 
 fn finding(rule: Option<String>, d: Diagnostic, text: Option<&str>) -> Finding {

@@ -5,18 +5,7 @@ mod common;
 
 use std::sync::OnceLock;
 
-use common::{json, ruledex, run_ok, shared};
-
-fn catalog_index() -> &'static str {
-    static DIR: OnceLock<tempfile::TempDir> = OnceLock::new();
-    let dir = DIR.get_or_init(|| {
-        let d = tempfile::tempdir().expect("tempdir");
-        let path = d.path().to_str().expect("utf-8");
-        run_ok(&["--index", path, "--reports", path, "build"]);
-        d
-    });
-    dir.path().to_str().expect("utf-8")
-}
+use common::{catalog_index, json, ruledex, run_ok, shared};
 
 fn armory_index() -> Option<&'static str> {
     static DIR: OnceLock<Option<tempfile::TempDir>> = OnceLock::new();

@@ -6,46 +6,9 @@ mod common;
 
 use std::path::PathBuf;
 use std::process::Output;
-use std::sync::OnceLock;
 
-use common::{json, ruledex, run_ok, shared};
+use common::{catalog_index, corpus_index, json, ruledex, run_ok, shared};
 use serde_json::Value;
-
-/// Builds the team catalog into a temporary index once per test binary.
-fn catalog_index() -> &'static str {
-    static DIR: OnceLock<tempfile::TempDir> = OnceLock::new();
-    let dir = DIR.get_or_init(|| {
-        let d = tempfile::tempdir().expect("tempdir");
-        run_ok(&["build", "--index", d.path().to_str().expect("utf-8 path")]);
-        d
-    });
-    dir.path().to_str().expect("utf-8 path")
-}
-
-/// Builds the three real corpora into a temporary index once.
-fn corpus_index() -> Option<&'static str> {
-    static DIR: OnceLock<Option<tempfile::TempDir>> = OnceLock::new();
-    DIR.get_or_init(|| {
-        let shared = shared()?;
-        let d = tempfile::tempdir().expect("tempdir");
-        let c = |name: &str| shared.join("corpus").join(name).display().to_string();
-        let (a, s, k) = (c("armory"), c("security_content"), c("sentinel"));
-        run_ok(&[
-            "build",
-            "--index",
-            d.path().to_str().expect("utf-8 path"),
-            "--catalog",
-            &a,
-            "--catalog",
-            &s,
-            "--catalog",
-            &k,
-        ]);
-        Some(d)
-    })
-    .as_ref()
-    .map(|d| d.path().to_str().expect("utf-8 path"))
-}
 
 /// The ATT&CK bundle in ../shared, when present.
 fn bundle() -> Option<PathBuf> {

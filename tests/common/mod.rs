@@ -3,6 +3,7 @@
 
 use std::path::{Path, PathBuf};
 use std::process::Output;
+use std::sync::OnceLock;
 
 use assert_cmd::Command;
 
@@ -75,4 +76,50 @@ pub fn golden(name: &str, actual: &str) {
             actual.lines().nth(first)
         );
     }
+}
+
+/// Runs `build` with `catalogs` (none: the team catalog) into a fresh
+/// temporary directory that holds both the index and the reports.
+fn build_into_tempdir(catalogs: &[PathBuf]) -> tempfile::TempDir {
+    let d = tempfile::tempdir().expect("tempdir");
+    let path = d.path().to_str().expect("utf-8 path").to_string();
+    let mut args = vec![
+        "--index".to_string(),
+        path.clone(),
+        "--reports".to_string(),
+        path,
+        "build".to_string(),
+    ];
+    for c in catalogs {
+        args.push("--catalog".into());
+        args.push(c.display().to_string());
+    }
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    run_ok(&args);
+    d
+}
+
+/// The team catalog, built once per test binary.
+pub fn catalog_index() -> &'static str {
+    static DIR: OnceLock<tempfile::TempDir> = OnceLock::new();
+    DIR.get_or_init(|| build_into_tempdir(&[]))
+        .path()
+        .to_str()
+        .expect("utf-8 path")
+}
+
+/// The three real corpora, built once per test binary (`None` when
+/// ../shared is missing outside CI).
+pub fn corpus_index() -> Option<&'static str> {
+    static DIR: OnceLock<Option<tempfile::TempDir>> = OnceLock::new();
+    DIR.get_or_init(|| {
+        let corpus = shared()?.join("corpus");
+        let dirs: Vec<PathBuf> = ["armory", "security_content", "sentinel"]
+            .iter()
+            .map(|c| corpus.join(c))
+            .collect();
+        Some(build_into_tempdir(&dirs))
+    })
+    .as_ref()
+    .map(|d| d.path().to_str().expect("utf-8 path"))
 }

@@ -254,3 +254,19 @@ fn full_corpus_report_with_the_attack_bundle() {
     );
     assert!(dom.contains("id=\"cell-detail\"><div class=\"detail\">"));
 }
+
+#[test]
+fn no_report_skips_the_html() {
+    let d = tempfile::tempdir().expect("tempdir");
+    let (index, reports) = (d.path().join("index"), d.path().join("reports"));
+    run_ok(&[
+        "build",
+        "--no-report",
+        "--no-eval",
+        "--index",
+        index.to_str().expect("utf-8 path"),
+        "--reports",
+        reports.to_str().expect("utf-8 path"),
+    ]);
+    assert!(!reports.join("index.html").exists());
+}

@@ -41,6 +41,9 @@ pub struct BuildArgs {
     /// by the rules' own tactics.
     #[arg(long, env = "RULEDEX_ATTACK", value_name = "FILE")]
     pub attack: Option<PathBuf>,
+    /// Skip writing the HTML report (`<reports>/index.html`).
+    #[arg(long)]
+    pub no_report: bool,
 }
 
 /// The embedded default catalog: `./catalog` when run from a checkout,
@@ -185,10 +188,14 @@ pub fn run(global: &Global, args: BuildArgs) -> anyhow::Result<ExitCode> {
         .with_context(|| format!("writing the index in {}", global.index.display()))?;
     let index_time = started.elapsed() - crawl_time - parse_time;
 
-    pb.set_message("writing the report");
-    let report_started = Instant::now();
-    let report = write_html_report(global, &args.attack, &catalogs, &rules, &queries, &summary)?;
-    let report_time = report_started.elapsed();
+    let report = if args.no_report {
+        None
+    } else {
+        pb.set_message("writing the report");
+        let report_started = Instant::now();
+        let stats = write_html_report(global, &args.attack, &catalogs, &rules, &queries, &summary)?;
+        Some((stats, report_started.elapsed()))
+    };
     pb.finish_and_clear();
 
     let by_lang = crawled
@@ -232,13 +239,15 @@ pub fn run(global: &Global, args: BuildArgs) -> anyhow::Result<ExitCode> {
         index_time.as_secs_f64() * 1e3,
         started.elapsed().as_secs_f64() * 1e3
     ));
-    text.push_str(&format!(
-        "  report: {} ({:.1} MB, {} rule pages) in {:.0} ms\n",
-        report.path.display(),
-        report.bytes as f64 / 1e6,
-        report.pages,
-        report_time.as_secs_f64() * 1e3
-    ));
+    if let Some((report, report_time)) = &report {
+        text.push_str(&format!(
+            "  report: {} ({:.1} MB, {} rule pages) in {:.0} ms\n",
+            report.path.display(),
+            report.bytes as f64 / 1e6,
+            report.pages,
+            report_time.as_secs_f64() * 1e3
+        ));
+    }
     if crawl_errors + parse_errors + parse_warnings > 0 {
         text.push_str("  run `ruledex lint` for every finding with its position\n");
     }
@@ -276,7 +285,14 @@ fn write_html_report(
     queries: &[ruledex::ir::Query],
     summary: &serde_json::Value,
 ) -> anyhow::Result<html::ReportStats> {
+    let started = Instant::now();
     let attack = attack.as_deref().map(Attack::load).transpose()?;
+    if attack.is_some() {
+        log::debug!(
+            "report: ATT&CK bundle loaded in {:.0} ms",
+            started.elapsed().as_secs_f64() * 1e3
+        );
+    }
     let catalog = Catalog::open(&global.index)?;
     let plain: Vec<ruledex::rule::Rule> = rules.iter().map(|r| r.rule.clone()).collect();
     let input = html::ReportInput {

@@ -97,7 +97,7 @@
     var state = {
       q: params.get("q") || "", lang: params.get("lang") || "",
       tactic: params.get("tactic") || "", source: params.get("source") || "",
-      shown: PAGE
+      shown: PAGE, sort: params.get("sort") || "", desc: params.get("desc") === "1"
     };
     var s = D.summary || {};
     app.appendChild(h("h1", null, "Detection rule catalog"));
@@ -140,9 +140,22 @@
       status));
     var body = h("tbody");
     var more = h("div");
+    // Sortable headers: click once ascending, again descending.
+    var sorts = {
+      id: function (r) { return r.id; }, title: function (r) { return r.title.toLowerCase(); },
+      language: function (r) { return r.language; }, indicators: function (r) { return r.indicators.length; }
+    };
+    function sortHead(label, key, cls) {
+      var th = h("th", { "class": (cls ? cls + " " : "") + "sortable", title: "sort by " + label.toLowerCase(), "data-key": key }, label);
+      th.addEventListener("click", function () {
+        state.desc = state.sort === key ? !state.desc : key === "indicators";
+        state.sort = key; update();
+      });
+      return th;
+    }
     app.appendChild(h("table", { "class": "list", id: "catalog-list" },
-      h("thead", null, h("tr", null, h("th", null, "Id"), h("th", null, "Title"), h("th", null, "Language"),
-        h("th", null, "Techniques"), h("th", null, "Tactics"), h("th", { "class": "num" }, "Indicators"))),
+      h("thead", null, h("tr", null, sortHead("Id", "id"), sortHead("Title", "title"), sortHead("Language", "language"),
+        h("th", null, "Techniques"), h("th", null, "Tactics"), sortHead("Indicators", "indicators", "num"))),
       body));
     app.appendChild(more);
 
@@ -157,11 +170,23 @@
     }
     function update() {
       var p = new URLSearchParams();
-      ["q", "lang", "tactic", "source"].forEach(function (k) { if (state[k]) p.set(k, state[k]); });
+      ["q", "lang", "tactic", "source", "sort"].forEach(function (k) { if (state[k]) p.set(k, state[k]); });
+      if (state.sort && state.desc) p.set("desc", "1");
       var hash = "#catalog" + (p.toString() ? "?" + p.toString() : "");
       if (location.hash !== hash) history.replaceState(null, "", hash);
       var hits = [];
       for (var i = 0; i < D.rules.length; i++) if (matches(i)) hits.push(i);
+      document.querySelectorAll("#catalog-list th.sortable").forEach(function (th) {
+        var on = th.getAttribute("data-key") === state.sort;
+        if (on) th.setAttribute("data-dir", state.desc ? "desc" : "asc"); else th.removeAttribute("data-dir");
+      });
+      if (sorts[state.sort]) {
+        var key = sorts[state.sort], dir = state.desc ? -1 : 1;
+        hits.sort(function (a, b) {
+          var x = key(D.rules[a]), y = key(D.rules[b]);
+          return x < y ? -dir : x > y ? dir : a - b;
+        });
+      }
       status.textContent = hits.length === D.rules.length ? plural(hits.length, "rule")
         : hits.length + " of " + plural(D.rules.length, "rule");
       body.textContent = "";
@@ -287,7 +312,7 @@
         return h("tr", null, td(h("span", { "class": "sev-" + d.severity }, d.severity)), td(d.code, "mono"),
           td(d.line ? d.line + ":" + d.column : "", "num"), td(d.message));
       })));
-      app.appendChild(h("pre", null, r.diagnostics.map(function (d) { return d.rendered; }).join("")));
+      app.appendChild(h("pre", { "class": "diag" }, r.diagnostics.map(function (d) { return d.rendered; }).join("")));
     }
   }
 
@@ -303,6 +328,22 @@
     var rest = Math.max(total || ids.length, ids.length) - shown.length;
     return h("div", { "class": "idlist" }, shown.map(ruleLink),
       rest > 0 ? h("span", { "class": "muted" }, "… and " + rest + " more") : null);
+  }
+  // Rules as rows: id, language and title, in columns.
+  function ruleList(ids, limit) {
+    return h("div", { "class": "rulelist" }, ids.slice(0, limit).map(function (id) {
+      var i = byId.get(id), r = i ? D.rules[i[0]] : null;
+      return h("div", null, ruleLink(id), " ", r ? langTag(r.language) : null, " ", r ? r.title : "");
+    }), ids.length > limit ? h("div", { "class": "muted" }, "… and " + (ids.length - limit) + " more") : null);
+  }
+  // A <details> whose rule list is built when first opened.
+  function lazyRuleList(ids, total) {
+    if (ids.length <= 6) return null;
+    var d = h("details", null, h("summary", null, "all " + plural(total, "rule")));
+    d.addEventListener("toggle", function () {
+      if (d.open && d.children.length === 1) d.appendChild(ruleList(ids, ids.length));
+    });
+    return d;
   }
   function renderAttack(params) {
     var A = D.attack;
@@ -355,10 +396,11 @@
       detail.textContent = "";
       detail.appendChild(h("div", { "class": "detail" },
         h("h3", null, c.id + (c.name ? " " + c.name : "") + " · " + col.name + " · " + plural(c.score, "rule")),
-        c.rules.length ? idList(c.rules, 400) : h("p", { "class": "muted" }, "No rule covers this technique."),
-        c.subs.map(function (s) {
-          return h("div", null, h("h3", null, s.id + (s.name ? " " + s.name : "") + " · " + plural(s.score, "rule")), idList(s.rules, 200));
-        }),
+        c.rules.length ? ruleList(c.rules, 400) : h("p", { "class": "muted" }, "No rule covers this technique."),
+        c.subs.length ? h("h3", null, "Sub-techniques") : null,
+        c.subs.length ? table(["Sub-technique", "Name", h("th", { "class": "num" }, "Rules"), "Rule ids"], c.subs.map(function (s) {
+          return h("tr", null, td(s.id, "mono"), td(s.name), td(String(s.score), "num"), td(idList(s.rules, 20)));
+        })) : null,
         c.rules.length ? h("p", null, h("a", { href: "#catalog?q=" + encodeURIComponent(c.id) + "&tactic=" + encodeURIComponent(col.shortname) }, "Show these rules in the catalog")) : null));
       detail.scrollIntoView({ block: "nearest" });
     }
@@ -382,9 +424,12 @@
         return h("tr", null, td(String(i + 1), "num"), td(ind.field, "mono"), td(ind.op), td(ind.value, "mono"),
           td(String(ind.rules.total), "num"),
           LANGS.map(function (l) { return td(ind.rules[l] ? String(ind.rules[l]) : "", "num"); }),
-          td(idList(ind.rule_ids, ind.rule_ids.length, ind.rules.total)));
+          td([idList(ind.rule_ids.slice(0, 6), 6), lazyRuleList(ind.rule_ids, ind.rules.total)]));
       }), "top-indicators"));
   }
 
   route();
+  // Milliseconds from navigation start until the first view was built
+  // (loading the file, parsing the JSON, rendering): for benchmarks.
+  document.documentElement.setAttribute("data-ready-ms", String(Math.round(performance.now())));
 })();

@@ -437,6 +437,34 @@ fn fold_if(s: &str, ci: bool) -> std::borrow::Cow<'_, str> {
     }
 }
 
+/// Compiled term patterns shared by every rule: the same terms
+/// (`"<EventID>1<"`, `TERM(EventCode=1)`) recur across hundreds of rules.
+type TermKey = (String, bool, bool, bool);
+static TERM_CACHE: OnceLock<std::sync::Mutex<std::collections::HashMap<TermKey, Option<Regex>>>> =
+    OnceLock::new();
+
+/// The pattern of a term, from the shared cache.
+fn term_regex(value: &str, kql: bool, whole: bool, cs: bool) -> Option<Regex> {
+    let cache = TERM_CACHE.get_or_init(Default::default);
+    let key = (value.to_string(), kql, whole, cs);
+    // A poisoned lock only means another thread panicked mid-insert; the
+    // map itself is still usable.
+    if let Some(hit) = cache.lock().unwrap_or_else(|e| e.into_inner()).get(&key) {
+        return hit.clone();
+    }
+    let re = if kql {
+        // KQL `search "x"`: x as a term of any column, here `_raw`.
+        terms::kql_has(value, cs).ok()
+    } else {
+        terms::spl_term(value, whole, cs).ok()
+    };
+    cache
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .insert(key, re.clone());
+    re
+}
+
 impl CTerm {
     /// Whether the term occurs in the row's `_raw`.
     pub fn eval(&self, rec: &dyn Record) -> bool {
@@ -447,12 +475,7 @@ impl CTerm {
             }
         }
         let re = self.re.get_or_init(|| {
-            if self.kql {
-                // KQL `search "x"`: x as a term of any column, here `_raw`.
-                terms::kql_has(&self.value, self.case_sensitive).ok()
-            } else {
-                terms::spl_term(&self.value, self.whole_token, self.case_sensitive).ok()
-            }
+            term_regex(&self.value, self.kql, self.whole_token, self.case_sensitive)
         });
         let Some(re) = re else { return false };
         rec.values("_raw")

@@ -124,8 +124,15 @@ impl Req {
 /// Collects literals from many rules and assigns them ids.
 #[derive(Default)]
 pub struct Builder {
-    ids: HashMap<String, usize>,
+    /// (scope, literal) -> id; scope `None` is the raw text, `Some(f)` the
+    /// values of field `f`.
+    ids: HashMap<(Option<String>, String), usize>,
+    /// Literal text by id.
     lits: Vec<String>,
+    /// Scope by id.
+    lit_scopes: Vec<Option<String>>,
+    /// The scope literals are currently collected for.
+    scope: Option<String>,
     /// (seq-aware, folded segment) → id.
     toks: HashMap<(bool, String), usize>,
     /// field → value key → id.
@@ -174,27 +181,41 @@ impl Postings {
 
     /// The events that can satisfy `req`; `None` = every event.
     pub fn candidates(&self, req: &Req) -> Option<Vec<u32>> {
-        let get = |lists: &Vec<Vec<u32>>, i: usize| lists.get(i).cloned().unwrap_or_default();
+        self.walk(req).map(std::borrow::Cow::into_owned)
+    }
+
+    fn walk(&self, req: &Req) -> Option<std::borrow::Cow<'_, [u32]>> {
+        use std::borrow::Cow;
+        fn get(lists: &[Vec<u32>], i: usize) -> Cow<'_, [u32]> {
+            Cow::Borrowed(lists.get(i).map_or(&[][..], Vec::as_slice))
+        }
         match req {
             Req::True => None,
             Req::Lit(i) => Some(get(&self.lit, *i)),
             Req::Tok(i) => Some(get(&self.tok, *i)),
             Req::Field(i) => Some(get(&self.field, *i)),
             Req::And(v) => {
-                let mut sets: Vec<Vec<u32>> = v.iter().filter_map(|r| self.candidates(r)).collect();
-                sets.sort_by_key(Vec::len);
+                let mut sets: Vec<Cow<'_, [u32]>> = v.iter().filter_map(|r| self.walk(r)).collect();
+                sets.sort_by_key(|s| s.len());
                 let mut it = sets.into_iter();
                 let first = it.next()?;
-                Some(it.fold(first, |acc, s| intersect(&acc, &s)))
+                Some(it.fold(first, |acc, s| Cow::Owned(intersect(&acc, &s))))
             }
             Req::Or(v) => {
-                let mut out: Vec<u32> = Vec::new();
+                let mut parts = Vec::with_capacity(v.len());
                 for r in v {
-                    out.extend(self.candidates(r)?);
+                    parts.push(self.walk(r)?);
+                }
+                if parts.len() == 1 {
+                    return parts.pop();
+                }
+                let mut out: Vec<u32> = Vec::with_capacity(parts.iter().map(|p| p.len()).sum());
+                for p in &parts {
+                    out.extend_from_slice(p);
                 }
                 out.sort_unstable();
                 out.dedup();
-                Some(out)
+                Some(Cow::Owned(out))
             }
         }
     }
@@ -273,9 +294,11 @@ impl Builder {
             return Req::True;
         }
         let next = self.lits.len();
-        let id = *self.ids.entry(best.to_string()).or_insert(next);
+        let key = (self.scope.clone(), best.to_string());
+        let id = *self.ids.entry(key).or_insert(next);
         if id == next {
             self.lits.push(best.to_string());
+            self.lit_scopes.push(self.scope.clone());
         }
         Req::Lit(id)
     }
@@ -369,6 +392,14 @@ impl Builder {
     }
 
     fn cmp(&mut self, c: &CCmp) -> Req {
+        // Literals of a field predicate must occur in that field's values.
+        self.scope = (c.field != "_raw").then(|| c.field.clone());
+        let req = self.cmp_scoped(c);
+        self.scope = None;
+        req
+    }
+
+    fn cmp_scoped(&mut self, c: &CCmp) -> Req {
         let per_value = |b: &mut Builder, wild: &[char]| -> Vec<Req> {
             c.values
                 .iter()
@@ -488,13 +519,44 @@ impl Builder {
 
     /// Builds the matcher for every atom collected.
     pub fn finish(self) -> Prefilter {
-        let ac = if self.lits.is_empty() {
+        // One automaton over the distinct literal texts; each pattern maps
+        // to the (scope, id) pairs that use it.
+        let mut texts: Vec<String> = Vec::new();
+        let mut by_text: HashMap<String, usize> = HashMap::new();
+        let mut targets: Vec<Vec<(usize, usize)>> = Vec::new();
+        let mut scopes: Vec<Option<String>> = vec![None];
+        let mut scope_ix: HashMap<Option<String>, usize> = HashMap::new();
+        scope_ix.insert(None, 0);
+        for (id, (text, scope)) in self.lits.iter().zip(&self.lit_scopes).enumerate() {
+            let p = *by_text.entry(text.clone()).or_insert_with(|| {
+                texts.push(text.clone());
+                targets.push(Vec::new());
+                texts.len() - 1
+            });
+            let sc = *scope_ix.entry(scope.clone()).or_insert_with(|| {
+                scopes.push(scope.clone());
+                scopes.len() - 1
+            });
+            targets[p].push((sc, id));
+        }
+        let ac = if texts.is_empty() {
             None
         } else {
-            AhoCorasick::new(&self.lits).ok()
+            AhoCorasick::new(&texts).ok()
         };
+        // Field name -> scopes it answers for (data-model names also under
+        // their CIM name, as for field atoms).
+        let mut scope_slots: FxMap<String, Vec<usize>> = FxMap::default();
+        for (i, sc) in scopes.iter().enumerate() {
+            if let Some(name) = sc {
+                if let Some((_, short)) = name.rsplit_once('.') {
+                    scope_slots.entry(short.to_string()).or_default().push(i);
+                }
+                scope_slots.entry(name.clone()).or_default().push(i);
+            }
+        }
         // Without a matcher, every literal must count as present.
-        let all_lits = ac.is_none();
+        let all_lits = ac.is_none() && !self.lits.is_empty();
         let mut toks: [FxMap<String, usize>; 2] = Default::default();
         for ((seq, seg), id) in self.toks {
             toks[usize::from(seq)].insert(seg, id);
@@ -512,6 +574,8 @@ impl Builder {
         Prefilter {
             ac,
             all_lits,
+            targets,
+            scope_slots,
             n: self.lits.len(),
             n_toks: toks[0].len() + toks[1].len(),
             toks,
@@ -556,6 +620,10 @@ fn char_like(h: &Hir) -> Option<String> {
 pub struct Prefilter {
     ac: Option<AhoCorasick>,
     all_lits: bool,
+    /// Per automaton pattern: the (scope, literal id) pairs using it.
+    targets: Vec<Vec<(usize, usize)>>,
+    /// Event field name -> literal scopes it answers for (scope 0 = raw).
+    scope_slots: FxMap<String, Vec<usize>>,
     n: usize,
     /// Plain and seq-aware segment → id.
     toks: [FxMap<String, usize>; 2],
@@ -607,16 +675,27 @@ impl Prefilter {
         if self.all_lits {
             bits.lit.iter_mut().for_each(|w| *w = u64::MAX);
         } else if let Some(ac) = &self.ac {
-            let mut hay = String::with_capacity(e.raw.len() * 2);
+            let mut hay = String::with_capacity(e.raw.len());
             fold_into(&mut hay, &e.raw);
-            for vs in e.fields.values() {
-                for v in vs {
-                    hay.push('\n');
-                    fold_into(&mut hay, v);
+            let mark = |hay: &str, allowed: &[usize], bits: &mut Bits| {
+                for m in ac.find_overlapping_iter(hay) {
+                    for &(sc, id) in &self.targets[m.pattern().as_usize()] {
+                        if allowed.contains(&sc) {
+                            set_bit(&mut bits.lit, id);
+                        }
+                    }
                 }
-            }
-            for m in ac.find_overlapping_iter(&hay) {
-                set_bit(&mut bits.lit, m.pattern().as_usize());
+            };
+            mark(&hay, &[0], &mut bits);
+            for (name, values) in &e.fields {
+                let Some(allowed) = self.scope_slots.get(name.as_str()) else {
+                    continue;
+                };
+                for v in values {
+                    hay.clear();
+                    fold_into(&mut hay, v);
+                    mark(&hay, allowed, &mut bits);
+                }
             }
         }
         bits
@@ -713,8 +792,14 @@ mod tests {
     fn scan_finds_literals_case_folded_in_raw_and_fields() {
         let mut b = Builder::default();
         let a = b.lit("NETSCAN");
+        b.scope = Some("path".into());
         let c = b.lit("portable");
+        // Scoped to `path`: the same text in another field does not count.
+        b.scope = Some("other".into());
+        let c2 = b.lit("portable");
+        b.scope = Some("odd".into());
         let k = b.lit("kelvin");
+        b.scope = None;
         let t = b.segs("Netscan.EXE", false);
         let t2 = b.segs("netscan64", false);
         let f = b.field("path", index_key("c:\\NETSCAN_portable"));
@@ -728,6 +813,7 @@ mod tests {
         let bits = p.scan(&e);
         assert!(a.holds(&bits));
         assert!(c.holds(&bits));
+        assert!(!c2.holds(&bits));
         assert!(k.holds(&bits));
         assert!(!Req::Lit(5).holds(&bits));
         assert!(t.holds(&bits));

@@ -39,22 +39,16 @@ const TABLE: [u8; 128] = {
     t
 };
 
-/// Whether `c` is a Splunk major breaker.
+/// Whether `c` is a Splunk major breaker. The default breakers are ASCII
+/// (segmenters.conf lists ASCII characters and whitespace): a non-ASCII
+/// character never breaks a term.
 pub fn is_major(c: char) -> bool {
-    if c.is_ascii() {
-        TABLE[c as usize] == 1
-    } else {
-        c.is_whitespace()
-    }
+    c.is_ascii() && TABLE[c as usize] == 1
 }
 
 /// Whether `c` is a Splunk major or minor breaker.
 pub fn is_breaker(c: char) -> bool {
-    if c.is_ascii() {
-        TABLE[c as usize] != 0
-    } else {
-        c.is_whitespace()
-    }
+    c.is_ascii() && TABLE[c as usize] != 0
 }
 
 /// A character class matching any of `chars`, escaped for the regex crate.
@@ -64,7 +58,8 @@ fn class(chars: &str, extra_space: bool) -> String {
         s.push_str(&format!("\\x{{{:x}}}", c as u32));
     }
     if extra_space {
-        s.push_str("\\s");
+        // The other ASCII whitespace: vertical tab, form feed.
+        s.push_str("\\x0b\\x0c");
     }
     s.push(']');
     s
@@ -90,7 +85,7 @@ pub fn spl_term(value: &str, whole_token: bool, case_sensitive: bool) -> Result<
     } else {
         all
     };
-    let trimmed = value.trim_matches(|c: char| c.is_whitespace());
+    let trimmed = value.trim_matches(|c: char| c.is_ascii_whitespace());
     let mut body = String::new();
     for c in trimmed.chars() {
         if c == '*' {

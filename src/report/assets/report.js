@@ -377,7 +377,7 @@
     var grid = h("div", { "class": "heatmap" + (only.checked ? " covered-only" : ""), id: "heatmap" });
     A.columns.forEach(function (col) {
       var head = h("div", { "class": "tactic", title: col.id || null }, col.name,
-        h("small", null, plural(col.rules, "rule") + " · " + col.covered + (col.total !== null ? "/" + col.total : "") + " techniques"));
+        h("small", null, plural(col.rules, "rule") + " · " + (col.total !== null ? col.covered + "/" + col.total + " techniques" : plural(col.covered, "technique"))));
       var cells = col.cells.map(function (c) {
         var tip = c.id + (c.name ? " " + c.name : "") + " — " + plural(c.score, "rule") +
           (c.rules.length ? ": " + c.rules.slice(0, 40).join(", ") + (c.rules.length > 40 ? ", … " + (c.rules.length - 40) + " more" : "") : "");

@@ -28,6 +28,7 @@ use super::row::Record;
 use super::scalar::{self, CScalar, Ctx};
 use super::terms;
 use super::value::{compare, eq_fold, fmt_num, parse_num};
+use super::wildcard::{find_term, Glob, Like};
 
 /// A compiled condition.
 #[derive(Debug)]
@@ -126,8 +127,10 @@ pub enum Pat {
         /// Compare numerically with this number when the value is one.
         num: Option<f64>,
     },
-    /// Wildcard pattern.
-    Re(Regex),
+    /// `*` wildcard pattern.
+    Glob(Glob),
+    /// `%`/`_` pattern.
+    Like(Like),
     /// Substring.
     Contains(String, bool),
     /// Prefix.
@@ -252,33 +255,8 @@ fn value_pat(lit: &Literal, flags: Flags, logic: Logic) -> Result<Pat, String> {
     let ci = !flags.case_sensitive;
     let v = &lit.value;
     match flags.wildcard {
-        Wildcard::Glob if v.contains('*') => {
-            let mut body = String::from(if ci { "(?is)^" } else { "(?s)^" });
-            for (i, part) in v.split('*').enumerate() {
-                if i > 0 {
-                    body.push_str(".*");
-                }
-                body.push_str(&regex::escape(part));
-            }
-            body.push('$');
-            regex::RegexBuilder::new(&body)
-                .size_limit(8 << 20)
-                .build()
-                .map(Pat::Re)
-                .map_err(|e| e.to_string())
-        }
-        Wildcard::Sql if v.contains(['%', '_']) => {
-            let body = format!(
-                "{}^(?:{})$",
-                if ci { "(?i)" } else { "" },
-                scalar::like_to_regex(v, None)
-            );
-            regex::RegexBuilder::new(&body)
-                .size_limit(8 << 20)
-                .build()
-                .map(Pat::Re)
-                .map_err(|e| e.to_string())
-        }
+        Wildcard::Glob if v.contains('*') => Ok(Pat::Glob(Glob::new(v, ci))),
+        Wildcard::Sql if v.contains(['%', '_']) => Ok(Pat::Like(Like::new(v, ci))),
         _ => Ok(Pat::Exact {
             value: if ci { v.to_lowercase() } else { v.clone() },
             ci,
@@ -330,23 +308,12 @@ fn compile_cmp(c: &Cmp, logic: Logic, src: &Source) -> Result<CCmp, CompileError
         CmpOp::Lt | CmpOp::Le | CmpOp::Gt | CmpOp::Ge => {
             Test::Order(c.op, first()?.value.clone(), ci)
         }
-        CmpOp::Like => {
-            let mut v = Vec::new();
-            for l in &c.values {
-                let body = format!(
-                    "{}^(?:{})$",
-                    if ci { "(?i)" } else { "" },
-                    scalar::like_to_regex(&l.value, None)
-                );
-                v.push(Pat::Re(
-                    regex::RegexBuilder::new(&body)
-                        .size_limit(8 << 20)
-                        .build()
-                        .map_err(|e| err("pattern", e.to_string()))?,
-                ));
-            }
-            Test::Any(v)
-        }
+        CmpOp::Like => Test::Any(
+            c.values
+                .iter()
+                .map(|l| Pat::Like(Like::new(&l.value, ci)))
+                .collect(),
+        ),
         CmpOp::Contains => Test::Any(text_pats(Pat::Contains)),
         CmpOp::StartsWith => Test::Any(text_pats(Pat::Prefix)),
         CmpOp::EndsWith => Test::Any(text_pats(Pat::Suffix)),
@@ -421,7 +388,8 @@ impl Pat {
                     s == value
                 }
             }
-            Pat::Re(re) => re.is_match(s),
+            Pat::Glob(g) => g.is_match(s),
+            Pat::Like(l) => l.is_match(s),
             Pat::Contains(v, ci) => fold_if(s, *ci).contains(v.as_str()),
             Pat::Prefix(v, ci) => fold_if(s, *ci).starts_with(v.as_str()),
             Pat::Suffix(v, ci) => fold_if(s, *ci).ends_with(v.as_str()),
@@ -474,12 +442,21 @@ impl CTerm {
                 return holds;
             }
         }
-        let re = self.re.get_or_init(|| {
-            term_regex(&self.value, self.kql, self.whole_token, self.case_sensitive)
-        });
-        let Some(re) = re else { return false };
-        rec.values("_raw")
-            .is_some_and(|vs| vs.iter().any(|r| re.is_match(r)))
+        let Some(raws) = rec.values("_raw") else {
+            return false;
+        };
+        raws.iter().any(|r| {
+            if !self.kql {
+                if let Some(hit) = find_term(r, &self.value, self.case_sensitive, self.whole_token)
+                {
+                    return hit;
+                }
+            }
+            let re = self.re.get_or_init(|| {
+                term_regex(&self.value, self.kql, self.whole_token, self.case_sensitive)
+            });
+            re.as_ref().is_some_and(|re| re.is_match(r))
+        })
     }
 }
 

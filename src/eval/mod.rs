@@ -29,6 +29,7 @@ pub mod scalar;
 pub mod stats;
 pub mod terms;
 pub mod value;
+pub mod wildcard;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;

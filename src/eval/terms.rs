@@ -51,6 +51,22 @@ pub fn is_breaker(c: char) -> bool {
     c.is_ascii() && TABLE[c as usize] != 0
 }
 
+/// Whether `before` ends with a multi-character major breaker.
+pub fn seq_ends_at(before: &[u8]) -> bool {
+    MAJOR_SEQ.iter().any(|q| {
+        let q = q.as_bytes();
+        before.len() >= q.len() && before[before.len() - q.len()..].eq_ignore_ascii_case(q)
+    })
+}
+
+/// Whether `after` starts with a multi-character major breaker.
+pub fn seq_starts_at(after: &[u8]) -> bool {
+    MAJOR_SEQ.iter().any(|q| {
+        let q = q.as_bytes();
+        after.len() >= q.len() && after[..q.len()].eq_ignore_ascii_case(q)
+    })
+}
+
 /// A character class matching any of `chars`, escaped for the regex crate.
 fn class(chars: &str, extra_space: bool) -> String {
     let mut s = String::from("[");

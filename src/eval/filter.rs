@@ -28,7 +28,7 @@ use super::row::Record;
 use super::scalar::{self, CScalar, Ctx};
 use super::terms;
 use super::value::{compare, eq_fold, fmt_num, parse_num};
-use super::wildcard::{find_term, Glob, Like};
+use super::wildcard::{find_term, find_term_folded, Glob, Like};
 
 /// A compiled condition.
 #[derive(Debug)]
@@ -440,6 +440,14 @@ impl CTerm {
             let holds = req.holds(bits);
             if !holds || *exact {
                 return holds;
+            }
+        }
+        if !self.kql && !self.case_sensitive {
+            if let Some(bits) = rec.atoms() {
+                if let Some(hit) = find_term_folded(&bits.raw_folded, &self.value, self.whole_token)
+                {
+                    return hit;
+                }
             }
         }
         let Some(raws) = rec.values("_raw") else {

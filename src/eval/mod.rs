@@ -149,11 +149,17 @@ pub fn evaluate(
     let now = opts.now.unwrap_or_else(|| default_now(events));
     let plan = pipeline::compile(query, language, &opts.lookups);
     let stats = |f: &str| backslash_stats(events, f);
-    run_plan(&plan, events, None, None, &stats, now, opts)
+    let lints = lint_fields(&plan);
+    run_plan(&plan, &lints, events, None, None, &stats, now, opts)
 }
 
+/// A `match` predicate lint looks at: field, pattern, span, text.
+type LintField = (String, String, Span, String);
+
+#[allow(clippy::too_many_arguments)]
 fn run_plan(
     plan: &pipeline::Plan,
+    lints: &[LintField],
     events: &[Event],
     candidates: Option<&[u32]>,
     atoms: Option<&[prefilter::Bits]>,
@@ -163,7 +169,7 @@ fn run_plan(
 ) -> Outcome {
     let mut out = Outcome {
         events: events.len(),
-        lint: lint(plan, stats),
+        lint: lint(lints, stats),
         ..Outcome::default()
     };
     if !plan.reasons.is_empty() {
@@ -278,9 +284,10 @@ fn backslash_stats(events: &[Event], field: &str) -> (usize, bool) {
 /// Lint findings that need the events: a `match` regex that requires a
 /// literal backslash on a field none of whose loaded values contains one
 /// cannot match (e.g. a `\x5c` before a file name on CIM `process_name`).
-fn lint(plan: &pipeline::Plan, stats: &dyn Fn(&str) -> (usize, bool)) -> Vec<Diagnostic> {
+fn lint(fields: &[LintField], stats: &dyn Fn(&str) -> (usize, bool)) -> Vec<Diagnostic> {
     let mut out = Vec::new();
-    for (field, pattern, span, text) in lint_fields(plan) {
+    for (field, pattern, span, text) in fields {
+        let (field, pattern, span, text) = (field.clone(), pattern.clone(), *span, text.clone());
         let (present, with_backslash) = stats(&field);
         if present > 0 && !with_backslash {
             out.push(
@@ -462,9 +469,10 @@ pub fn evaluate_many(rules: &[Prepared], events: &[Event], opts: &EvalOptions) -
     };
     let postings = bits.as_deref().map(prefilter::Postings::new);
     // Lint reads each field's backslash statistics once for all rules.
-    let mut lint_names: Vec<String> = plans
+    let lints: Vec<Vec<LintField>> = plans.par_iter().map(lint_fields).collect();
+    let mut lint_names: Vec<String> = lints
         .iter()
-        .flat_map(|p| lint_fields(p).into_iter().map(|(f, ..)| f))
+        .flat_map(|l| l.iter().map(|(f, ..)| f.clone()))
         .collect();
     lint_names.sort();
     lint_names.dedup();
@@ -480,11 +488,13 @@ pub fn evaluate_many(rules: &[Prepared], events: &[Event], opts: &EvalOptions) -
         .par_iter()
         .zip(plans.par_iter())
         .zip(lit_reqs.par_iter())
-        .map(|((p, plan), lit_req)| {
+        .zip(lints.par_iter())
+        .map(|(((p, plan), lit_req), lints)| {
             let mut out = if p.reasons.is_empty() {
                 let cands = postings.as_ref().and_then(|post| post.candidates(lit_req));
                 run_plan(
                     plan,
+                    lints,
                     events,
                     cands.as_deref(),
                     bits.as_deref(),

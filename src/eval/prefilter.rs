@@ -245,6 +245,10 @@ pub struct Bits {
     lit: Vec<u64>,
     tok: Vec<u64>,
     field: Vec<u64>,
+    /// The raw text case-folded as the term patterns fold it (ASCII
+    /// lower-case, KELVIN SIGN and LONG S to `k` and `s`), for fast term
+    /// search.
+    pub raw_folded: String,
 }
 
 fn set_bit(v: &mut [u64], i: usize) {
@@ -642,10 +646,11 @@ impl Prefilter {
             lit: vec![0u64; self.n.div_ceil(64)],
             tok: vec![0u64; self.n_toks.div_ceil(64)],
             field: vec![0u64; self.n_fields.div_ceil(64)],
+            raw_folded: String::new(),
         };
+        let mut raw = String::with_capacity(e.raw.len());
+        fold_simple_into(&mut raw, &e.raw);
         if !self.toks[0].is_empty() || !self.toks[1].is_empty() {
-            let mut raw = String::with_capacity(e.raw.len());
-            fold_simple_into(&mut raw, &e.raw);
             terms::segments_both(&raw, |s, plain, seq| {
                 for (on, map) in [(plain, &self.toks[0]), (seq, &self.toks[1])] {
                     if on {
@@ -698,6 +703,7 @@ impl Prefilter {
                 }
             }
         }
+        bits.raw_folded = raw;
         bits
     }
 }

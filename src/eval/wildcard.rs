@@ -181,6 +181,48 @@ pub fn find_term(raw: &str, term: &str, cs: bool, whole: bool) -> Option<bool> {
     Some(false)
 }
 
+/// [`find_term`] over raw text already folded by the pre-selection
+/// (ASCII lower-case, KELVIN SIGN and LONG S to `k`, `s`): a substring
+/// search for the lower-cased term, then the boundary checks. Exact for
+/// case-insensitive ASCII terms; `None` otherwise.
+pub fn find_term_folded(folded: &str, term: &str, whole: bool) -> Option<bool> {
+    let t = term.trim_matches(|c: char| c.is_ascii_whitespace());
+    if t.is_empty() || !t.is_ascii() || t.contains('*') {
+        return None;
+    }
+    let needle = t.to_ascii_lowercase();
+    let r = folded.as_bytes();
+    let v = needle.as_bytes();
+    let n = v.len();
+    let brk = |b: u8| {
+        let c = b as char;
+        b.is_ascii()
+            && if whole {
+                terms::is_major(c)
+            } else {
+                terms::is_breaker(c)
+            }
+    };
+    let need_left = !brk(v[0]);
+    let need_right = !brk(v[n - 1]);
+    let mut from = 0;
+    while let Some(at) = folded[from..].find(needle.as_str()) {
+        let s = from + at;
+        let e = s + n;
+        let left = !need_left || s == 0 || brk(r[s - 1]) || (whole && terms::seq_ends_at(&r[..s]));
+        let right =
+            !need_right || e == r.len() || brk(r[e]) || (whole && terms::seq_starts_at(&r[e..]));
+        if left && right {
+            return Some(true);
+        }
+        // Next candidate: one character further (the needle is ASCII, so
+        // `s + 1` may split a character only if the match started on a
+        // multi-byte one, which an ASCII needle never does).
+        from = s + 1;
+    }
+    Some(false)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -230,6 +272,15 @@ mod tests {
             );
             let re = terms::spl_term(term, whole, false).unwrap();
             assert_eq!(re.is_match(raw), want, "regex {term} in {raw}");
+        }
+        for (term, raw, whole, want) in cases {
+            let mut folded = String::new();
+            super::super::prefilter::fold_simple_into(&mut folded, raw);
+            assert_eq!(
+                find_term_folded(&folded, term, whole),
+                Some(want),
+                "{term} in {raw}"
+            );
         }
         assert_eq!(
             find_term("LOCALHOST", "localhost", true, false),

@@ -971,6 +971,100 @@ fn lead_test(plan: &Plan, e: &dyn Record, ctx: &Ctx, explain: bool) -> Result<()
     Ok(())
 }
 
+/// The field-name patterns the stages from `start` on can read before
+/// rows are replaced (`stats`) or narrowed (`table`/`fields`); `None`
+/// when every field may be needed (rows reach the output unprojected, or
+/// a stage reads fields it does not name).
+fn needed_fields(plan: &Plan, start: usize) -> Option<Vec<String>> {
+    let mut need: Vec<String> = vec!["_time".to_string()];
+    for st in plan.stages.get(start..)? {
+        match &st.op {
+            COp::Pass | COp::Head(_) | COp::Project { keep: false, .. } => {}
+            COp::Filter { expr, .. } => expr_fields(expr, &mut need)?,
+            COp::Eval(assign) => {
+                for (_, e) in assign {
+                    scalar_fields(e, &mut need)?;
+                }
+            }
+            COp::Project {
+                fields,
+                keep: true,
+                keep_internal,
+            } => {
+                need.extend(fields.iter().cloned());
+                if *keep_internal {
+                    need.push("_*".to_string());
+                }
+                return Some(need);
+            }
+            COp::Rename(pairs) => need.extend(pairs.iter().map(|(f, _)| f.clone())),
+            COp::Bin { field, .. } => need.push(field.clone()),
+            COp::Stats { mode, aggs, by } => {
+                need.extend(by.iter().cloned());
+                need.extend(aggs.iter().filter_map(|a| a.field.clone()));
+                if *mode == StatsMode::Stats {
+                    return Some(need);
+                }
+            }
+            COp::Dedup { fields, .. } => need.extend(fields.iter().cloned()),
+            COp::Sort { keys, .. } => need.extend(keys.iter().map(|k| k.field.clone())),
+            COp::Extract { field, .. } | COp::Sed { field, .. } | COp::Translit { field, .. } => {
+                need.push(field.clone())
+            }
+            COp::Fillnull { fields, .. } if !fields.is_empty() => {
+                need.extend(fields.iter().cloned())
+            }
+            COp::MvExpand(field) => need.push(field.clone()),
+            COp::Convert { items, .. } => need.extend(items.iter().map(|(_, f, _)| f.clone())),
+            COp::Lookup { inputs, .. } => need.extend(inputs.iter().map(|(_, f)| f.clone())),
+            COp::Fillnull { .. } | COp::Tstats { .. } | COp::Union { .. } | COp::Join { .. } => {
+                return None
+            }
+        }
+    }
+    None
+}
+
+/// Adds the fields a condition reads; `None` when it reads fields by
+/// computed name.
+fn expr_fields(e: &CExpr, need: &mut Vec<String>) -> Option<()> {
+    match e {
+        CExpr::And(cs) | CExpr::Or(cs) => {
+            for c in cs {
+                expr_fields(c, need)?;
+            }
+        }
+        CExpr::Not(c) => expr_fields(c, need)?,
+        CExpr::Cmp(c) => need.push(c.field.clone()),
+        CExpr::Term(_) => need.push("_raw".to_string()),
+        CExpr::Scalar(s, _) => scalar_fields(s, need)?,
+    }
+    Some(())
+}
+
+/// Adds the fields a scalar expression reads; `None` when it reads a
+/// field by computed name (`column_ifexists`).
+fn scalar_fields(e: &CScalar, need: &mut Vec<String>) -> Option<()> {
+    match e {
+        CScalar::Field(f) => need.push(f.clone()),
+        CScalar::Lit(_) => {}
+        CScalar::Call { name, .. } if name == "column_ifexists" || name == "columnifexists" => {
+            return None
+        }
+        CScalar::List(xs) | CScalar::Call { args: xs, .. } => {
+            for x in xs {
+                scalar_fields(x, need)?;
+            }
+        }
+        CScalar::Bin(_, a, b) => {
+            scalar_fields(a, need)?;
+            scalar_fields(b, need)?;
+        }
+        CScalar::Un(_, a) => scalar_fields(a, need)?,
+    }
+    Some(())
+}
+
 /// Every filter that runs on borrowed events (the leading filters and a
 /// leading `tstats` filter), for literal pre-selection.
 pub fn lead_filters(plan: &Plan) -> Vec<&CExpr> {
@@ -1045,15 +1139,26 @@ pub fn run(
             .collect()
     };
 
-    // When the next stage keeps only some fields (`table`, `fields`),
-    // copy only those: most of an event's fields would be dropped there.
-    let keep: Option<(&[String], bool)> = match plan.stages.get(n_lead).map(|s| &s.op) {
-        Some(COp::Project {
-            fields,
-            keep: true,
-            keep_internal,
-        }) => Some((fields.as_slice(), *keep_internal)),
-        _ => None,
+    // Copy only the fields the rest of the pipeline can read: most of an
+    // event's fields (and its raw text) are dropped by a later `table` or
+    // `stats` anyway.
+    let keep: Option<Vec<String>> = if tstats {
+        None
+    } else {
+        needed_fields(plan, n_lead)
+    };
+    let (keep_exact, keep_globs): (HashSet<&str>, Vec<&str>) = match &keep {
+        Some(pats) => (
+            pats.iter()
+                .filter(|p| !p.contains('*'))
+                .map(String::as_str)
+                .collect(),
+            pats.iter()
+                .filter(|p| p.contains('*'))
+                .map(String::as_str)
+                .collect(),
+        ),
+        None => (HashSet::new(), Vec::new()),
     };
     let no_input = matches!(
         plan.stages.get(n_lead).map(|s| &s.op),
@@ -1069,9 +1174,9 @@ pub fn run(
             let e = &events[i as usize];
             match keep {
                 None => Rec::from_event(e, i),
-                Some((pats, internal)) => {
+                Some(_) => {
                     let wanted = |k: &str| {
-                        (internal && k.starts_with('_')) || pats.iter().any(|p| glob_name(p, k))
+                        keep_exact.contains(k) || keep_globs.iter().any(|p| glob_name(p, k))
                     };
                     let mut fields: BTreeMap<String, Vec<String>> = e
                         .fields
